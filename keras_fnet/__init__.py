@@ -1,0 +1,37 @@
+"""keras-fnet: FNet and its baselines for Keras 3 (TensorFlow, JAX, PyTorch).
+
+Example:
+
+>>> import keras_fnet
+>>> encoder = keras_fnet.build_encoder("fnet_tiny")
+>>> classifier = keras_fnet.build_classifier("bert_tiny", num_classes=2)
+>>> mixing = keras_fnet.layers.FourierMixing()
+"""
+
+from keras_fnet import layers
+from keras_fnet.config import FAMILIES, PRESETS, SIZES, EncoderConfig, get_config
+from keras_fnet.models import (
+    Classifier,
+    Encoder,
+    Pretrainer,
+    build_classifier,
+    build_encoder,
+    build_pretrainer,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FAMILIES",
+    "PRESETS",
+    "SIZES",
+    "Classifier",
+    "Encoder",
+    "EncoderConfig",
+    "Pretrainer",
+    "build_classifier",
+    "build_encoder",
+    "build_pretrainer",
+    "get_config",
+    "layers",
+]

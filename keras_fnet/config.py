@@ -1,0 +1,210 @@
+"""Encoder configurations as data, and the preset table.
+
+A model in the zoo is fully described by an `EncoderConfig`. The families of the
+paper differ only in the `mixing` field (and, for the hybrid, in
+`attention_layers`), so every baseline is a row of `PRESETS`, not a class.
+
+Example:
+
+>>> config = get_config("fnet_base", num_layers=4)
+>>> config.num_layers, config.mixing
+(4, 'fourier')
+"""
+
+import dataclasses
+from typing import Optional, Tuple
+
+# Mixing names understood by `keras_fnet.layers.get_mixing_layer`. Kept here as
+# data so that configs validate without importing the layers.
+MIXING_NAMES = (
+    "fourier",
+    "hartley",
+    "dct",
+    "hadamard",
+    "linear",
+    "random",
+    "identity",
+    "attention",
+    "performer",
+)
+# Mixings that split the hidden dimension into heads.
+_HEADED_MIXINGS = ("attention", "performer")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+    """Everything that defines an encoder of the zoo.
+
+    Argument names follow keras-hub's backbones.
+
+    Args:
+        vocabulary_size: number of token ids.
+        num_layers: number of encoder blocks.
+        hidden_dim: width of the residual stream.
+        intermediate_dim: width of the feed-forward sublayer.
+        num_heads: attention heads (used by `attention` and `performer` mixing,
+            and by the attention layers of a hybrid).
+        max_sequence_length: the longest input; sizes the position embeddings
+            and the `linear`/`random` mixing matrices.
+        num_segments: number of segment (token type) ids.
+        dropout: dropout rate after the embeddings, the feed-forward sublayer
+            and inside attention.
+        mixing: token-mixing sublayer of every block, one of `MIXING_NAMES`.
+        attention_layers: indices of blocks that use self-attention instead of
+            `mixing` (the hybrid models). Negative indices count from the top,
+            so `(-2, -1)` is "the top two layers" at any depth.
+        embedding_dim: width of the embeddings before their projection to
+            `hidden_dim`; `None` means `hidden_dim`.
+        layer_norm_epsilon: epsilon of every LayerNorm.
+        fourier_implementation: `"auto"`, `"fft"` or `"dft"`; see
+            `keras_fnet.layers.FourierMixing`.
+        num_random_features: random features per head of `performer` mixing.
+        seed: seed of the fixed matrices of `random` and `performer` mixing
+            (block `i` uses `seed + i`).
+    """
+
+    vocabulary_size: int = 32000
+    num_layers: int = 12
+    hidden_dim: int = 768
+    intermediate_dim: int = 3072
+    num_heads: int = 12
+    max_sequence_length: int = 512
+    num_segments: int = 4
+    dropout: float = 0.1
+    mixing: str = "fourier"
+    attention_layers: Tuple[int, ...] = ()
+    embedding_dim: Optional[int] = None
+    layer_norm_epsilon: float = 1e-12
+    fourier_implementation: str = "auto"
+    num_random_features: int = 256
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "attention_layers", tuple(self.attention_layers))
+        for name in (
+            "vocabulary_size",
+            "num_layers",
+            "hidden_dim",
+            "intermediate_dim",
+            "num_heads",
+            "max_sequence_length",
+            "num_segments",
+            "num_random_features",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
+        if self.mixing not in MIXING_NAMES:
+            raise ValueError(
+                f"Unknown mixing {self.mixing!r}. Valid names: {', '.join(MIXING_NAMES)}."
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout!r}.")
+        for index in self.attention_layers:
+            if not -self.num_layers <= index < self.num_layers:
+                raise ValueError(
+                    f"`attention_layers` has {index}, which is not a layer of a "
+                    f"{self.num_layers}-layer encoder."
+                )
+        if self.fourier_implementation not in ("auto", "fft", "dft"):
+            raise ValueError(
+                "`fourier_implementation` must be 'auto', 'fft' or 'dft', got "
+                f"{self.fourier_implementation!r}."
+            )
+        uses_heads = self.mixing in _HEADED_MIXINGS or self.attention_layers
+        if uses_heads and self.hidden_dim % self.num_heads:
+            raise ValueError(
+                f"`hidden_dim` ({self.hidden_dim}) must be divisible by `num_heads` "
+                f"({self.num_heads}) for {self.mixing!r} mixing"
+                + (" with attention layers." if self.attention_layers else ".")
+            )
+
+    def layer_mixing(self, index):
+        """The mixing name of block `index` (attention in hybrid layers)."""
+        hybrid = {i % self.num_layers for i in self.attention_layers}
+        return "attention" if index in hybrid else self.mixing
+
+    def replace(self, **overrides):
+        """A copy with some fields changed; unknown names raise a clear error."""
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ValueError(
+                f"Unknown config field(s) {unknown}. Valid fields: "
+                f"{', '.join(f.name for f in dataclasses.fields(self))}."
+            )
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self):
+        config = dataclasses.asdict(self)
+        config["attention_layers"] = list(self.attention_layers)
+        return config
+
+    @classmethod
+    def from_dict(cls, config):
+        return cls(**config)
+
+
+# Sizes: (num_layers, hidden_dim, intermediate_dim, num_heads). Base and large
+# are the paper's; small/mini/tiny follow the compact BERTs of Turc et al.
+SIZES = {
+    "tiny": dict(num_layers=2, hidden_dim=128, intermediate_dim=512, num_heads=2),
+    "mini": dict(num_layers=4, hidden_dim=256, intermediate_dim=1024, num_heads=4),
+    "small": dict(num_layers=4, hidden_dim=512, intermediate_dim=2048, num_heads=8),
+    "base": dict(num_layers=12, hidden_dim=768, intermediate_dim=3072, num_heads=12),
+    "large": dict(num_layers=24, hidden_dim=1024, intermediate_dim=4096, num_heads=16),
+}
+
+# Families: the config fields that make each baseline of the paper.
+FAMILIES = {
+    "fnet": dict(mixing="fourier"),
+    "bert": dict(mixing="attention"),
+    "linear": dict(mixing="linear"),
+    "random": dict(mixing="random"),
+    "ff_only": dict(mixing="identity"),
+    "fnet_hybrid": dict(mixing="fourier", attention_layers=(-2, -1)),
+    "performer": dict(mixing="performer"),
+    "hartley": dict(mixing="hartley"),
+    "dct": dict(mixing="dct"),
+    "hadamard": dict(mixing="hadamard"),
+}
+
+PRESETS = {
+    f"{family}_{size}": EncoderConfig(**family_fields, **size_fields)
+    for family, family_fields in FAMILIES.items()
+    for size, size_fields in SIZES.items()
+}
+
+
+def get_config(preset_or_config="fnet_base", **overrides):
+    """Resolve a preset name, config or config dict, then apply overrides.
+
+    Args:
+        preset_or_config: a name of `PRESETS` (e.g. `"fnet_base"`), an
+            `EncoderConfig`, or a dict of its fields.
+        **overrides: config fields to change, e.g. `num_layers=4`.
+
+    Returns:
+        An `EncoderConfig`.
+
+    Example:
+
+    >>> get_config("bert_tiny", max_sequence_length=128).max_sequence_length
+    128
+    """
+    if isinstance(preset_or_config, EncoderConfig):
+        config = preset_or_config
+    elif isinstance(preset_or_config, dict):
+        config = EncoderConfig.from_dict(preset_or_config)
+    elif isinstance(preset_or_config, str):
+        if preset_or_config not in PRESETS:
+            raise ValueError(
+                f"Unknown preset {preset_or_config!r}. Valid presets: "
+                f"{', '.join(PRESETS)}."
+            )
+        config = PRESETS[preset_or_config]
+    else:
+        raise TypeError(
+            "Expected a preset name, an EncoderConfig or a dict, got "
+            f"{type(preset_or_config).__name__}."
+        )
+    return config.replace(**overrides) if overrides else config

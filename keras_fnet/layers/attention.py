@@ -1,0 +1,207 @@
+"""Self-attention mixing: the BERT baseline and Performer's FAVOR+."""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_fnet.layers.base import MixingLayer
+
+
+def _check_heads(layer, hidden):
+    if hidden % layer.num_heads:
+        raise ValueError(
+            f"{type(layer).__name__}: hidden size {hidden} is not divisible by "
+            f"num_heads={layer.num_heads}."
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_fnet")
+class AttentionMixing(MixingLayer):
+    """Multi-head scaled dot-product self-attention (BERT's mixing sublayer).
+
+    Wraps `keras.layers.MultiHeadAttention` (the layer keras-hub's BERT uses),
+    so it gets the backend's fused attention kernel where one exists. Padded
+    keys (`padding_mask == 0`) get no attention weight.
+
+    Args:
+        num_heads: number of heads; must divide the hidden size.
+        dropout: dropout rate on the attention probabilities.
+        kernel_initializer: initializer of the projections.
+        **kwargs: standard layer arguments.
+
+    Example:
+
+    >>> layer = AttentionMixing(num_heads=2)
+    >>> x = np.random.rand(2, 5, 8).astype("float32")
+    >>> layer(x, padding_mask=np.array([[1, 1, 1, 0, 0]] * 2)).shape
+    (2, 5, 8)
+    """
+
+    def __init__(self, num_heads, dropout=0.0, kernel_initializer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+        self.dropout = float(dropout)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or keras.initializers.RandomNormal(stddev=0.02)
+        )
+        self.attention = None
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        hidden = input_shape[-1]
+        _check_heads(self, hidden)
+        self.attention = keras.layers.MultiHeadAttention(
+            num_heads=self.num_heads,
+            key_dim=hidden // self.num_heads,
+            dropout=self.dropout,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="attention",
+        )
+        self.attention.build(input_shape, input_shape)
+
+    def call(self, inputs, padding_mask=None, training=None):
+        attention_mask = None
+        if padding_mask is not None:
+            # [batch, 1, keys]: every query may attend to the real keys.
+            attention_mask = ops.expand_dims(ops.cast(padding_mask, "bool"), 1)
+        return self.attention(
+            inputs, inputs, attention_mask=attention_mask, training=training
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "dropout": self.dropout,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
+
+
+def orthogonal_gaussian_features(num_features, dim, rng):
+    """FAVOR+'s projection: stacked random orthogonal blocks, rows scaled to
+    the norms of Gaussian vectors (Choromanski et al. 2021, section 2.4)."""
+    blocks = []
+    for _ in range(math.ceil(num_features / dim)):
+        q, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+        blocks.append(q.T)
+    matrix = np.concatenate(blocks, axis=0)[:num_features]
+    norms = np.linalg.norm(rng.normal(size=(num_features, dim)), axis=1)
+    return (matrix * norms[:, None]).astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="keras_fnet")
+class PerformerMixing(MixingLayer):
+    """FAVOR+ self-attention with positive random features (Performer).
+
+    Approximates softmax attention in time linear in the sequence length:
+    `phi(x) = exp(w_i . x - |x|^2 / 2) / sqrt(m)` for `m` orthogonal Gaussian
+    features `w_i` per head, applied to queries and keys scaled by
+    `head_dim ** -0.25`; then `out = phi(Q) (phi(K)^T V) / (phi(Q) phi(K)^T 1)`.
+    Padded keys are removed from both sums. The features are drawn once from
+    `seed` and saved as a non-trainable weight. Computed in float32.
+
+    Args:
+        num_heads: number of heads; must divide the hidden size.
+        num_random_features: features per head (`m`).
+        seed: seed of the random features.
+        dropout: dropout rate on the output (FAVOR+ has no attention matrix to
+            drop out of).
+        kernel_initializer: initializer of the projections.
+        **kwargs: standard layer arguments.
+
+    Example:
+
+    >>> layer = PerformerMixing(num_heads=2, num_random_features=16)
+    >>> layer(np.random.rand(2, 5, 8).astype("float32")).shape
+    (2, 5, 8)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        num_random_features=256,
+        seed=0,
+        dropout=0.0,
+        kernel_initializer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = int(num_heads)
+        self.num_random_features = int(num_random_features)
+        self.seed = int(seed)
+        self.dropout = float(dropout)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or keras.initializers.RandomNormal(stddev=0.02)
+        )
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        hidden = input_shape[-1]
+        _check_heads(self, hidden)
+        self.head_dim = hidden // self.num_heads
+        dense = dict(kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy)
+        self.query = keras.layers.EinsumDense(
+            "bnh,hgd->bngd", (None, self.num_heads, self.head_dim), bias_axes="gd",
+            name="query", **dense)
+        self.key = keras.layers.EinsumDense(
+            "bnh,hgd->bngd", (None, self.num_heads, self.head_dim), bias_axes="gd",
+            name="key", **dense)
+        self.value = keras.layers.EinsumDense(
+            "bnh,hgd->bngd", (None, self.num_heads, self.head_dim), bias_axes="gd",
+            name="value", **dense)
+        self.output_dense = keras.layers.EinsumDense(
+            "bngd,gdh->bnh", (None, hidden), bias_axes="h", name="output", **dense)
+        for layer in (self.query, self.key, self.value):
+            layer.build(input_shape)
+        self.output_dense.build((input_shape[0], input_shape[1], self.num_heads, self.head_dim))
+        self.dropout_layer = keras.layers.Dropout(self.dropout)
+        features = orthogonal_gaussian_features(
+            self.num_random_features, self.head_dim, np.random.default_rng(self.seed)
+        )
+        self.features = self.add_weight(
+            name="features", shape=features.shape, initializer="zeros",
+            trainable=False, dtype="float32",
+        )
+        self.features.assign(features)
+
+    def _feature_map(self, x, is_query):
+        # x: [batch, seq, heads, head_dim] float32, already scaled.
+        projection = ops.einsum("bngd,md->bngm", x, ops.cast(self.features, "float32"))
+        squared = 0.5 * ops.sum(ops.square(x), axis=-1, keepdims=True)
+        if is_query:  # Any per-query constant cancels in the normalization.
+            stabilizer = ops.max(projection, axis=-1, keepdims=True)
+        else:  # Keys need one constant shared by all keys of a head.
+            stabilizer = ops.max(projection, axis=(1, 3), keepdims=True)
+        stabilizer = ops.stop_gradient(stabilizer)
+        scale = 1.0 / math.sqrt(self.num_random_features)
+        return scale * (ops.exp(projection - squared - stabilizer) + 1e-6)
+
+    def call(self, inputs, padding_mask=None, training=None):
+        scale = self.head_dim ** -0.25
+        q = ops.cast(self.query(inputs), "float32") * scale
+        k = ops.cast(self.key(inputs), "float32") * scale
+        v = ops.cast(self.value(inputs), "float32")
+        q_features = self._feature_map(q, is_query=True)
+        k_features = self._feature_map(k, is_query=False)
+        if padding_mask is not None:
+            keep = ops.cast(padding_mask, "float32")[:, :, None, None]
+            k_features = k_features * keep
+        key_values = ops.einsum("bngm,bngd->bgmd", k_features, v)
+        numerator = ops.einsum("bngm,bgmd->bngd", q_features, key_values)
+        denominator = ops.einsum("bngm,bgm->bng", q_features, ops.sum(k_features, axis=1))
+        attended = numerator / (denominator[..., None] + 1e-6)
+        attended = ops.cast(attended, self.compute_dtype)
+        return self.dropout_layer(self.output_dense(attended), training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "num_random_features": self.num_random_features,
+            "seed": self.seed,
+            "dropout": self.dropout,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }
