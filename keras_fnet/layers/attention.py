@@ -157,7 +157,7 @@ class PerformerMixing(MixingLayer):
         for layer in (self.query, self.key, self.value):
             layer.build(input_shape)
         self.output_dense.build((input_shape[0], input_shape[1], self.num_heads, self.head_dim))
-        self.dropout_layer = keras.layers.Dropout(self.dropout)
+        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         features = orthogonal_gaussian_features(
             self.num_random_features, self.head_dim, np.random.default_rng(self.seed)
         )
@@ -167,32 +167,41 @@ class PerformerMixing(MixingLayer):
         )
         self.features.assign(features)
 
-    def _feature_map(self, x, is_query):
-        # x: [batch, seq, heads, head_dim] float32, already scaled.
+    def _feature_map(self, x, keep=None):
+        """Positive random features of queries (`keep` None) or keys.
+
+        `x`: [batch, seq, heads, head_dim] float32, already scaled. Any
+        constant shared by all keys of a head cancels in the normalization,
+        as does any per-query constant; they keep `exp` in range. The key
+        constant is taken over real keys only, so padding changes nothing.
+        """
         projection = ops.einsum("bngd,md->bngm", x, ops.cast(self.features, "float32"))
         squared = 0.5 * ops.sum(ops.square(x), axis=-1, keepdims=True)
-        if is_query:  # Any per-query constant cancels in the normalization.
+        if keep is None:
             stabilizer = ops.max(projection, axis=-1, keepdims=True)
-        else:  # Keys need one constant shared by all keys of a head.
-            stabilizer = ops.max(projection, axis=(1, 3), keepdims=True)
-        stabilizer = ops.stop_gradient(stabilizer)
-        scale = 1.0 / math.sqrt(self.num_random_features)
-        return scale * (ops.exp(projection - squared - stabilizer) + 1e-6)
+        else:
+            real = ops.where(keep > 0, projection, ops.full_like(projection, -1e30))
+            stabilizer = ops.max(real, axis=(1, 3), keepdims=True)
+        features = ops.exp(projection - squared - ops.stop_gradient(stabilizer))
+        if keep is not None:
+            features = features * keep
+        return features / math.sqrt(self.num_random_features)
 
     def call(self, inputs, padding_mask=None, training=None):
         scale = self.head_dim ** -0.25
         q = ops.cast(self.query(inputs), "float32") * scale
         k = ops.cast(self.key(inputs), "float32") * scale
         v = ops.cast(self.value(inputs), "float32")
-        q_features = self._feature_map(q, is_query=True)
-        k_features = self._feature_map(k, is_query=False)
-        if padding_mask is not None:
+        if padding_mask is None:
+            keep = ops.ones_like(k[:, :, :1, :1])
+        else:
             keep = ops.cast(padding_mask, "float32")[:, :, None, None]
-            k_features = k_features * keep
+        q_features = self._feature_map(q)
+        k_features = self._feature_map(k, keep)
         key_values = ops.einsum("bngm,bngd->bgmd", k_features, v)
         numerator = ops.einsum("bngm,bgmd->bngd", q_features, key_values)
         denominator = ops.einsum("bngm,bgm->bng", q_features, ops.sum(k_features, axis=1))
-        attended = numerator / (denominator[..., None] + 1e-6)
+        attended = numerator / (denominator[..., None] + 1e-12)
         attended = ops.cast(attended, self.compute_dtype)
         return self.dropout_layer(self.output_dense(attended), training=training)
 
