@@ -1,0 +1,32 @@
+"""Input pipelines for keras-fnet (the data edge: uses TensorFlow, tf.data
+and tensorflow-datasets; the model library itself does not).
+
+Modules, one per concern:
+
+* `tasks`: `load_task(name, split, batch_size, max_length, ...)` and
+  `task_info(name)` for every task.
+* `base`: `TaskInfo`, special ids, packing and batching helpers.
+* `metrics`: numpy metrics (accuracy, F1, MCC, Pearson, Spearman).
+* `tokenizer`: FNet SentencePiece tokenizer (keras-hub), vocabulary
+  training command, byte ids.
+* `pretraining`: NSP + MLM example building.
+* `tfds_tasks`: C4, GLUE, IMDB bytes (LRA Text), CIFAR-10 pixels (LRA Image).
+* `listops`, `pathfinder`: Long Range Arena generators (+ command lines).
+* `retrieval`: LRA Retrieval (AAN) from the release files.
+* `tfds_builders`: TFDS builders `lra_listops`, `lra_pathfinder` (import to
+  register).
+
+Example:
+
+>>> from keras_fnet.data import load_task, task_info
+>>> ds = load_task("lra_image", "train", batch_size=4, mock=True)  # doctest: +SKIP
+"""
+
+from keras_fnet.data.base import TaskInfo
+from keras_fnet.data.metrics import compute_metrics
+from keras_fnet.data.tasks import TASK_NAMES
+from keras_fnet.data.tasks import load_task
+from keras_fnet.data.tasks import task_info
+
+__all__ = ["TaskInfo", "TASK_NAMES", "compute_metrics", "load_task",
+           "task_info"]

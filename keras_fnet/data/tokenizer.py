@@ -1,0 +1,246 @@
+"""Tokenizers: FNet's SentencePiece vocabulary, training a new one, bytes.
+
+* `load_tokenizer(proto)` returns a `keras_hub.tokenizers.FNetTokenizer`
+  (SentencePiece through tensorflow-text) for a `.model` file; it checks that
+  FNet's special tokens `<pad>`, `[CLS]`, `[SEP]`, `[MASK]` are present, so
+  the vocabulary of keras-hub's `f_net_base_en` preset (its
+  `assets/tokenizer/vocabulary.spm`) works as is.
+* `train_sentencepiece(...)` trains a new vocabulary with the same special
+  tokens from text files (one sentence or paragraph per line). Command line:
+
+      python -m keras_fnet.data.tokenizer --input corpus.txt \\
+          --model-prefix vocab/spm --vocab-size 32000
+
+* `byte_ids(text)` is the byte-level "tokenizer" of LRA Text and Retrieval.
+
+This module imports TensorFlow, keras-hub and sentencepiece (data edge).
+"""
+
+import argparse
+import functools
+import io
+import os
+import sys
+
+SPECIAL_TOKENS = ("<pad>", "[CLS]", "[SEP]", "[MASK]")
+F_NET_VOCABULARY_SIZE = 32000
+
+
+def _clean_lines(paths, stats):
+    """Yield non-empty, valid UTF-8 lines of `paths`; count the others."""
+    for path in paths:
+        with open(path, "rb") as f:
+            for raw in f:
+                try:
+                    line = raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    stats["invalid_utf8"] += 1
+                    continue
+                if not line:
+                    stats["empty"] += 1
+                    continue
+                stats["lines"] += 1
+                yield line
+
+
+def train_sentencepiece(
+    input_files,
+    model_prefix=None,
+    vocab_size=F_NET_VOCABULARY_SIZE,
+    model_type="unigram",
+    character_coverage=0.9995,
+    input_sentence_size=10_000_000,
+    verbose=True,
+):
+    """Train a SentencePiece vocabulary with FNet's special tokens.
+
+    Ids: `<pad>` 0, `<unk>` 1, `[CLS]` 2, `[SEP]` 3, `[MASK]` 4; no BOS/EOS.
+    The special tokens are control symbols: the text "[MASK]" is tokenized as
+    ordinary characters, never as the mask id.
+
+    Args:
+        input_files: list of text file paths, one sentence/paragraph a line.
+            Empty lines and lines that are not valid UTF-8 are skipped and
+            counted.
+        model_prefix: write `<prefix>.model` and `<prefix>.vocab`; if None,
+            the serialized model is returned as bytes instead.
+        vocab_size: vocabulary size.
+        model_type: "unigram" (FNet) or "bpe".
+        character_coverage: fraction of characters covered.
+        input_sentence_size: at most this many lines are sampled.
+        verbose: print the line counts.
+
+    Returns:
+        The path of the `.model` file, or its bytes if `model_prefix` is None.
+
+    Example:
+
+    >>> path = train_sentencepiece(["corpus.txt"], "/tmp/spm", 8000)  # doctest: +SKIP
+    >>> tokenizer = load_tokenizer(path)  # doctest: +SKIP
+    """
+    import sentencepiece as spm
+
+    missing = [p for p in input_files if not os.path.exists(p)]
+    if missing:
+        raise FileNotFoundError(f"Tokenizer training files not found: {missing}")
+    stats = {"lines": 0, "empty": 0, "invalid_utf8": 0}
+    lines = list(_clean_lines(input_files, stats))
+    if verbose:
+        print(
+            f"tokenizer: {stats['lines']} lines used, {stats['empty']} empty "
+            f"and {stats['invalid_utf8']} invalid UTF-8 lines skipped",
+            file=sys.stderr,
+        )
+    if not lines:
+        raise ValueError(f"No usable text lines in {input_files}.")
+    kwargs = dict(
+        sentence_iterator=iter(lines),
+        vocab_size=vocab_size,
+        model_type=model_type,
+        character_coverage=character_coverage,
+        input_sentence_size=input_sentence_size,
+        shuffle_input_sentence=True,
+        pad_id=0,
+        unk_id=1,
+        bos_id=-1,
+        eos_id=-1,
+        control_symbols=list(SPECIAL_TOKENS[1:]),
+        minloglevel=0 if verbose else 2,
+    )
+    if model_prefix is None:
+        writer = io.BytesIO()
+        spm.SentencePieceTrainer.train(model_writer=writer, **kwargs)
+        return writer.getvalue()
+    directory = os.path.dirname(model_prefix)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    spm.SentencePieceTrainer.train(model_prefix=model_prefix, **kwargs)
+    return model_prefix + ".model"
+
+
+def load_tokenizer(proto, sequence_length=None):
+    """Load a SentencePiece vocabulary as a keras-hub `FNetTokenizer`.
+
+    Args:
+        proto: path to a `.model` file or its serialized bytes (e.g. the
+            `vocabulary.spm` of keras-hub's `f_net_base_en` preset, or the
+            output of `train_sentencepiece`).
+        sequence_length: optional fixed output length (dense, padded).
+
+    Returns:
+        `keras_hub.tokenizers.FNetTokenizer`.
+
+    Example:
+
+    >>> tok = load_tokenizer(mock_vocabulary())
+    >>> tok.token_to_id("[CLS]")
+    2
+    """
+    import keras_hub
+
+    if isinstance(proto, str) and not os.path.exists(proto):
+        raise FileNotFoundError(
+            f"SentencePiece model {proto} not found. Use the vocabulary.spm of "
+            f"the f_net_base_en preset (keras-hub / Kaggle "
+            f"keras/f_net/keras/f_net_base_en) or train one with `python -m "
+            f"keras_fnet.data.tokenizer --input corpus.txt --model-prefix "
+            f"vocab/spm`."
+        )
+    try:
+        return keras_hub.tokenizers.FNetTokenizer(
+            proto=proto, sequence_length=sequence_length
+        )
+    except ValueError as e:
+        raise ValueError(
+            f"{e}\nThe vocabulary must contain FNet's special tokens "
+            f"{SPECIAL_TOKENS}; train one with `python -m "
+            f"keras_fnet.data.tokenizer`."
+        ) from e
+
+
+def special_ids(tokenizer):
+    """dict with the ids of pad, cls, sep and mask of an `FNetTokenizer`."""
+    return {
+        "pad": tokenizer.pad_token_id,
+        "cls": tokenizer.cls_token_id,
+        "sep": tokenizer.sep_token_id,
+        "mask": tokenizer.mask_token_id,
+    }
+
+
+def _mock_corpus(num_lines=2000, seed=0):
+    import random
+
+    rng = random.Random(seed)
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz")
+                     for _ in range(rng.randint(1, 8))) for _ in range(1000)]
+    return [" ".join(rng.choice(words) for _ in range(rng.randint(3, 20)))
+            for _ in range(num_lines)]
+
+
+@functools.lru_cache(maxsize=None)
+def mock_vocabulary(vocab_size=512):
+    """A small SentencePiece model (bytes) trained on generated text.
+
+    Used by `mock=True` pipelines and tests, where no real vocabulary can be
+    downloaded. Trained once per process (about a second).
+    """
+    import sentencepiece as spm
+
+    writer = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_mock_corpus()),
+        model_writer=writer,
+        vocab_size=vocab_size,
+        model_type="unigram",
+        pad_id=0,
+        unk_id=1,
+        bos_id=-1,
+        eos_id=-1,
+        control_symbols=list(SPECIAL_TOKENS[1:]),
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    return writer.getvalue()
+
+
+def byte_ids(text):
+    """Byte-level ids of a scalar string tensor: byte value + `VALUE_OFFSET`.
+
+    Any byte string works (invalid UTF-8 included), so nothing is dropped.
+
+    Example:
+
+    >>> byte_ids(tf.constant("hi")).numpy().tolist()  # doctest: +SKIP
+    [107, 108]
+    """
+    import tensorflow as tf
+
+    from keras_fnet.data import base
+
+    raw = tf.io.decode_raw(text, tf.uint8)
+    return tf.cast(raw, tf.int32) + base.VALUE_OFFSET
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        prog="python -m keras_fnet.data.tokenizer",
+        description="Train a SentencePiece vocabulary with FNet's special "
+        "tokens (<pad>, [CLS], [SEP], [MASK]) from text files.",
+    )
+    p.add_argument("--input", nargs="+", required=True,
+                   help="text files, one sentence or paragraph per line")
+    p.add_argument("--model-prefix", required=True,
+                   help="writes <prefix>.model and <prefix>.vocab")
+    p.add_argument("--vocab-size", type=int, default=F_NET_VOCABULARY_SIZE)
+    p.add_argument("--model-type", default="unigram",
+                   choices=["unigram", "bpe"])
+    p.add_argument("--character-coverage", type=float, default=0.9995)
+    args = p.parse_args(argv)
+    path = train_sentencepiece(args.input, args.model_prefix, args.vocab_size,
+                               args.model_type, args.character_coverage)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
