@@ -1,0 +1,207 @@
+"""Load and export FNet weights: official Flax, Hugging Face and keras-hub.
+
+Loading returns this project's models: an `Encoder` (inputs `token_ids`,
+`segment_ids`, `padding_mask`; outputs `sequence_output`, `pooled_output`),
+or a `Pretrainer` (whose `.encoder` is the `Encoder`) when the source has the
+MLM and NSP heads, or a `Classifier` for a fine-tuned classification
+checkpoint. `convert` also saves it as `OUT.keras` and copies the
+SentencePiece model next to it as `OUT.spm.model`.
+
+The converters read safetensors with `safetensors.numpy` and Flax msgpack with
+`msgpack`; they import torch only for `pytorch_model.bin`, and keras-hub only
+to write a preset.
+
+Example:
+
+>>> from keras_fnet import convert
+>>> model = convert.from_transformers("fnet-base")          # doctest: +SKIP
+>>> convert.to_keras_hub(model, "f_net_base_preset")       # doctest: +SKIP
+>>> convert.convert("keras-hub", "f_net_base_en", "fnet_base.keras")  # doctest: +SKIP
+"""
+
+import os
+
+from keras_fnet.convert import flax_checkpoint, hf_transformers, keras_hub_preset
+from keras_fnet.convert.common import (
+    Checkpoint,
+    ConversionError,
+    build_model,
+    model_weights,
+    spm_path_for,
+)
+
+FORMATS = ("transformers", "keras-hub", "flax")
+
+
+def from_transformers(src_dir, encoder_only=False, dtype=None):
+    """Load a Hugging Face transformers FNet directory.
+
+    Args:
+        src_dir: a directory as `save_pretrained` writes it (`config.json` and
+            `model.safetensors` or `pytorch_model.bin`), from `FNetModel`,
+            `FNetForPreTraining`, `FNetForMaskedLM` or
+            `FNetForSequenceClassification`.
+        encoder_only: return the `Encoder` alone, without heads.
+        dtype: optional dtype policy of the returned model.
+
+    Returns:
+        A `keras_fnet.Pretrainer` for `FNetForPreTraining`, a `Classifier`
+        for `FNetForSequenceClassification`, else an `Encoder` (an MLM-only
+        head is dropped).
+
+    Example:
+
+    >>> model = from_transformers("google-fnet-base")  # doctest: +SKIP
+    >>> model.encoder.config.hidden_dim
+    768
+    """
+    return build_model(hf_transformers.read(src_dir, encoder_only=encoder_only), dtype=dtype)
+
+
+def from_keras_hub(preset_dir, dtype=None):
+    """Load a keras-hub `FNetBackbone` preset directory as an `Encoder`.
+
+    Args:
+        preset_dir: a directory as `FNetBackbone.save_to_preset` writes it
+            (`config.json`, `model.weights.h5`), e.g. `f_net_base_en`.
+        dtype: optional dtype policy.
+
+    Example:
+
+    >>> encoder = from_keras_hub("f_net_base_en")  # doctest: +SKIP
+    """
+    return build_model(keras_hub_preset.read(preset_dir), dtype=dtype)
+
+
+def from_flax(checkpoint_file, mixing="fourier", dropout=0.1, layer_norm_epsilon=1e-12,
+              encoder_only=False, dtype=None):
+    """Load an official google-research FNet Flax checkpoint (msgpack).
+
+    The sizes come from the parameter shapes; the flags give what they
+    cannot show.
+
+    Args:
+        checkpoint_file: the checkpoint file, or its directory (the latest
+            `checkpoint_<step>` is read).
+        mixing: `"fourier"` (FNet) or `"identity"` (FF-only baseline).
+        dropout: dropout rate of the returned model.
+        layer_norm_epsilon: LayerNorm epsilon (official: 1e-12).
+        encoder_only: return the `Encoder` alone.
+        dtype: optional dtype policy.
+
+    Returns:
+        A `Pretrainer` for a pretraining checkpoint, a `Classifier` for a
+        fine-tuned one, else an `Encoder`.
+
+    Example:
+
+    >>> model = from_flax("f_net_base/checkpoint_1000000")  # doctest: +SKIP
+    """
+    checkpoint = flax_checkpoint.read(
+        checkpoint_file, mixing=mixing, dropout=dropout,
+        layer_norm_epsilon=layer_norm_epsilon, encoder_only=encoder_only)
+    return build_model(checkpoint, dtype=dtype)
+
+
+def to_keras_hub(model, out_dir, spm_path=None):
+    """Write a zoo FNet model's encoder as a keras-hub `FNetBackbone` preset.
+
+    Args:
+        model: an FNet `Encoder`, `Pretrainer` or `Classifier` (heads are not
+            written); `embedding_dim` must equal `hidden_dim` and the
+            LayerNorm epsilon be 1e-12, as `FNetBackbone` fixes them.
+        out_dir: preset directory to write.
+        spm_path: optional SentencePiece model; adds an `FNetTokenizer`.
+
+    Returns:
+        `out_dir`, which `keras_hub.models.FNetBackbone.from_preset` loads.
+
+    Example:
+
+    >>> to_keras_hub(keras_fnet.build_encoder("fnet_tiny"), "preset")  # doctest: +SKIP
+    """
+    return keras_hub_preset.write(model, out_dir, spm_path=spm_path)
+
+
+def to_transformers(model, out_dir, spm_path=None):
+    """Write a zoo FNet model as a transformers directory.
+
+    Args:
+        model: an FNet `Encoder` (written as `FNetModel`), `Pretrainer`
+            (`FNetForPreTraining`) or `Classifier`
+            (`FNetForSequenceClassification`) with `embedding_dim == hidden_dim`.
+        out_dir: directory to write (`config.json`, `model.safetensors`).
+        spm_path: optional SentencePiece model, copied as `spiece.model`.
+
+    Returns:
+        `out_dir`, which `transformers.FNetModel.from_pretrained` loads.
+
+    Example:
+
+    >>> to_transformers(keras_fnet.build_encoder("fnet_tiny"), "fnet-hf")  # doctest: +SKIP
+    """
+    return hf_transformers.write(model, out_dir, spm_path=spm_path)
+
+
+def read_checkpoint(fmt, src, **flags):
+    """Read `src` of format `fmt` (one of `FORMATS`) into a `Checkpoint`."""
+    if fmt == "transformers":
+        return hf_transformers.read(src, **flags)
+    if fmt == "keras-hub":
+        return keras_hub_preset.read(src, **flags)
+    if fmt == "flax":
+        return flax_checkpoint.read(src, **flags)
+    raise ConversionError(f"Unknown format {fmt!r}; one of {', '.join(FORMATS)}.")
+
+
+def convert(fmt, src, out_path, spm_path=None, dtype=None, **flags):
+    """Convert a checkpoint to `out_path` (`.keras`) plus its SentencePiece model.
+
+    Args:
+        fmt: `"transformers"`, `"keras-hub"` or `"flax"`.
+        src: the source directory (or Flax checkpoint file).
+        out_path: the `.keras` file to write.
+        spm_path: a SentencePiece model to carry over when the source has none
+            (Flax checkpoints ship without one).
+        dtype: optional dtype policy.
+        **flags: format options (`encoder_only`; for Flax `mixing`, `dropout`,
+            `layer_norm_epsilon`).
+
+    Returns:
+        `(model, spm_out)`: the loaded model and the path of the copied
+        SentencePiece model (`OUT.spm.model`), or None.
+
+    Example:
+
+    >>> model, spm = convert("transformers", "google-fnet-base", "fnet_base.keras")  # doctest: +SKIP
+    """
+    if not out_path.endswith(".keras"):
+        raise ConversionError(f"The output must be a .keras file, got {out_path!r}.")
+    checkpoint = read_checkpoint(fmt, src, **flags)
+    model = build_model(checkpoint, dtype=dtype)
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    model.save(out_path)
+    spm_source = spm_path or checkpoint.spm_path
+    spm_out = None
+    if spm_source:
+        from keras_fnet.convert.common import copy_file
+
+        spm_out = copy_file(spm_source, spm_path_for(out_path))
+    return model, spm_out
+
+
+__all__ = [
+    "FORMATS",
+    "Checkpoint",
+    "ConversionError",
+    "build_model",
+    "convert",
+    "from_flax",
+    "from_keras_hub",
+    "from_transformers",
+    "model_weights",
+    "read_checkpoint",
+    "spm_path_for",
+    "to_keras_hub",
+    "to_transformers",
+]

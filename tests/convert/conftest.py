@@ -1,0 +1,88 @@
+"""Reference checkpoints for the converter tests, written by the libraries themselves.
+
+Built once per test session (each is a few tiny models).
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from convert_reference import SIZES, hf_config, hf_outputs, random_inputs, randomize_torch, to_numpy
+
+
+@pytest.fixture(scope="session")
+def spm_file(tmp_path_factory):
+    """A tiny SentencePiece model with the special tokens FNet tokenizers need."""
+    sentencepiece = pytest.importorskip("sentencepiece")
+    rng = np.random.default_rng(0)
+    words = ["fourier", "token", "mixing", "keras", "layer", "model", "the", "a", "of", "net"]
+    lines = [" ".join(rng.choice(words, 8)) for _ in range(200)]
+    folder = tmp_path_factory.mktemp("spm")
+    corpus = folder / "corpus.txt"
+    corpus.write_text("\n".join(lines))
+    sentencepiece.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(folder / "tiny"), vocab_size=40,
+        user_defined_symbols=["[CLS]", "[SEP]", "[MASK]"], pad_id=0, unk_id=1,
+        bos_id=-1, eos_id=-1, pad_piece="<pad>", hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    return str(folder / "tiny.model")
+
+
+@pytest.fixture(scope="session")
+def hf_pretraining(tmp_path_factory, spm_file):
+    """A random `FNetForPreTraining` saved with `save_pretrained`, and its outputs.
+
+    Returns a dict: `dir`, `model` (torch), `inputs`, and the reference arrays
+    `last_hidden_state`, `pooler_output`, `prediction_logits`,
+    `seq_relationship_logits`.
+    """
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    import shutil
+
+    import torch
+
+    model = transformers.FNetForPreTraining(hf_config())
+    randomize_torch(model)
+    folder = str(tmp_path_factory.mktemp("hf") / "fnet-pretraining")
+    model.save_pretrained(folder)
+    shutil.copyfile(spm_file, os.path.join(folder, "spiece.model"))
+    inputs = random_inputs()
+    reference = hf_outputs(model, inputs)
+    with torch.no_grad():
+        pooled = model.fnet(
+            input_ids=torch.tensor(inputs["token_ids"], dtype=torch.long),
+            token_type_ids=torch.tensor(inputs["segment_ids"], dtype=torch.long),
+        ).pooler_output.numpy()
+    reference["pooler_output"] = pooled
+    return {"dir": folder, "model": model, "inputs": inputs, **reference}
+
+
+@pytest.fixture(scope="session")
+def keras_hub_preset(tmp_path_factory, spm_file):
+    """A random keras-hub `FNetBackbone` preset (with tokenizer) and its outputs."""
+    keras_hub = pytest.importorskip("keras_hub")
+    backbone = keras_hub.models.FNetBackbone(
+        vocabulary_size=SIZES["vocab"], num_layers=SIZES["layers"],
+        hidden_dim=SIZES["hidden"], intermediate_dim=SIZES["intermediate"],
+        max_sequence_length=SIZES["positions"], num_segments=SIZES["types"],
+    )
+    rng = np.random.default_rng(1)
+    for variable in backbone.weights:
+        noise = rng.standard_normal(tuple(variable.shape)).astype("float32")
+        path = variable.path
+        if path.endswith("gamma"):
+            value = 1.0 + 0.2 * noise
+        elif "embedding" in path and "projection" not in path:
+            value = noise
+        else:
+            value = 0.2 * noise
+        variable.assign(value)
+    folder = str(tmp_path_factory.mktemp("keras_hub") / "fnet-preset")
+    backbone.save_to_preset(folder)
+    keras_hub.models.FNetTokenizer(proto=spm_file).save_to_preset(folder)
+    inputs = random_inputs(seed=1)
+    outputs = to_numpy(backbone({k: inputs[k] for k in ("token_ids", "segment_ids")}))
+    return {"dir": folder, "inputs": inputs, **outputs}

@@ -1,0 +1,86 @@
+"""Helpers of the converter tests: sizes, inputs, reference models.
+
+Sizes are odd on purpose (hidden 30, intermediate 46, 3 layers, vocabulary
+101, 40 positions, 4 segment ids), and every bias and LayerNorm parameter is
+random and non-zero, so that a swapped or transposed tensor shows.
+"""
+
+import json
+
+import keras
+import numpy as np
+
+SIZES = dict(vocab=101, hidden=30, intermediate=46, layers=3, positions=40, types=4)
+TOLERANCE = 1e-4  # Max abs difference allowed against a reference library.
+
+
+def random_inputs(batch=2, length=17, seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "token_ids": rng.integers(0, SIZES["vocab"], (batch, length)).astype("int32"),
+        "segment_ids": rng.integers(0, SIZES["types"], (batch, length)).astype("int32"),
+        "padding_mask": np.ones((batch, length), "int32"),
+    }
+
+
+def to_numpy(outputs):
+    return {key: np.asarray(keras.ops.convert_to_numpy(value)) for key, value in outputs.items()}
+
+
+def max_abs(a, b):
+    return float(np.max(np.abs(np.asarray(a, "float64") - np.asarray(b, "float64"))))
+
+
+def randomize_torch(model, seed=0):
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            noise = torch.randn(parameter.shape, generator=generator)
+            if "LayerNorm.weight" in name:
+                parameter.copy_(1.0 + 0.2 * noise)
+            elif name.endswith("bias"):
+                parameter.copy_(0.2 * noise)
+            elif "embeddings" in name:
+                parameter.copy_(noise)
+            else:
+                parameter.copy_(0.2 * noise)
+
+
+def hf_config(**overrides):
+    import transformers
+
+    fields = dict(
+        vocab_size=SIZES["vocab"], hidden_size=SIZES["hidden"],
+        num_hidden_layers=SIZES["layers"], intermediate_size=SIZES["intermediate"],
+        max_position_embeddings=SIZES["positions"], type_vocab_size=SIZES["types"],
+        hidden_dropout_prob=0.1,
+    )
+    fields.update(overrides)
+    return transformers.FNetConfig(**fields)
+
+
+def hf_outputs(model, inputs):
+    """Reference outputs of a transformers FNet model (eval mode) as numpy."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        out = model(
+            input_ids=torch.tensor(inputs["token_ids"], dtype=torch.long),
+            token_type_ids=torch.tensor(inputs["segment_ids"], dtype=torch.long),
+            output_hidden_states=True,
+            return_dict=True,
+        )
+    return {key: value.numpy() for key, value in out.items() if hasattr(value, "numpy")} | {
+        "last_hidden_state": out.hidden_states[-1].numpy()
+    }
+
+
+def edit_json(path, **changes):
+    with open(path) as f:
+        data = json.load(f)
+    data.update(changes)
+    with open(path, "w") as f:
+        json.dump(data, f)
