@@ -7,7 +7,7 @@ linear map written as a sum of two-sided matrix products,
 
 with `L_k` over the sequence axis and `R_k` over the hidden axis. The `"dft"`
 implementation evaluates exactly that with matmuls (the paper's TPU path); the
-Fourier and Hartley layers can also use `keras.ops.fft2` (`"fft"`).
+Fourier and Hartley layers can also use FFTs (`"fft"`).
 
 All transforms are unnormalized, like the official FNet checkpoints, and run
 in float32 whatever the dtype policy: JAX and TensorFlow CPU FFTs reject half
@@ -26,11 +26,81 @@ from keras_fnet import backend_specific
 from keras_fnet.layers.base import MixingLayer
 
 # Largest sequence length for which `implementation="auto"` uses the matmul
-# (DFT-matrix) path, per device kind. CPU numbers come from
-# `python -m benchmarks.mixing` (see benchmarks/results/mixing.md); the TPU
-# number is the paper's (matmuls win up to 4096 on TPU, FFT beyond); on GPU the
-# paper and the official code use the FFT at every length.
-AUTO_DFT_MAX_LENGTH = {"cpu": 512, "gpu": 0, "tpu": 4096}
+# (DFT-matrix) path, per device kind. CPU: `python -m benchmarks.mixing` (see
+# benchmarks/results/mixing.md) finds the FFT faster than the matmuls at every
+# length from 64 to 4096 on every backend, forward and backward, so the CPU
+# never uses them. The TPU number is the paper's (matmuls win up to 4096 on
+# TPU, FFT beyond); on GPU the paper and the official code use the FFT at every
+# length.
+AUTO_DFT_MAX_LENGTH = {"cpu": 0, "gpu": 0, "tpu": 4096}
+
+# How `implementation="fft"` computes `Re(FFT2(x))` of a real `x`, per Keras
+# backend (see `real_fft2`); chosen by `python -m benchmarks.mixing`.
+FFT_ALGORITHM = {"jax": "rfft", "tensorflow": "rfft", "torch": "fft2"}
+
+
+def _re_fft2_complex(x):
+    """`Re(FFT2(x))` with one complex 2-D FFT of `x + 0i` (keras-hub's way)."""
+    real, _ = ops.fft2((x, ops.zeros_like(x)))
+    return real
+
+
+def _re_fft2_rfft(x):
+    """`Re(FFT2(x))` from a real FFT over the hidden axis (half the work).
+
+    `rfft` gives the columns `k = 0 .. h//2` of the 1-D transform over the
+    hidden axis; a complex FFT over the sequence axis then gives those columns
+    of the 2-D transform `F`. The other columns follow from the symmetry of a
+    real input's transform, `Re F[j, k] = Re F[-j mod n, h - k]`.
+    """
+    h = x.shape[-1]
+    real, imag = ops.rfft(x)  # [..., n, m], m = h // 2 + 1
+    # Sequence axis last for `ops.fft`: [..., m, n].
+    real, _ = ops.fft((ops.swapaxes(real, -1, -2), ops.swapaxes(imag, -1, -2)))
+    m = h // 2 + 1
+    if h - m > 0:
+        # Rows k = h - m .. 1 (reversed) hold columns m .. h - 1 of the
+        # output, with the sequence index negated: j -> -j mod n.
+        tail = ops.flip(real[..., 1 : h - m + 1, :], axis=-2)
+        tail = ops.concatenate(
+            [tail[..., :1], ops.flip(tail[..., 1:], axis=-1)], axis=-1
+        )
+        real = ops.concatenate([real, tail], axis=-2)
+    return ops.swapaxes(real, -1, -2)
+
+
+_RE_FFT2 = {"fft2": _re_fft2_complex, "rfft": _re_fft2_rfft}
+
+
+def real_fft2(x, algorithm=None):
+    """`Re(FFT2(x))` over the last two axes of a real float32 tensor `x`.
+
+    The map is linear and self-adjoint (`C_n x C_h - S_n x S_h` with symmetric
+    cosine and sine matrices), so its gradient is the same transform of the
+    upstream gradient: a custom gradient runs one more forward transform
+    instead of differentiating through complex FFTs, and keeps nothing alive
+    for the backward pass.
+
+    Args:
+        x: real float32 tensor `[..., n, h]`.
+        algorithm: `"rfft"` (a real FFT over the hidden axis, then a complex
+            FFT over the sequence axis) or `"fft2"` (one complex 2-D FFT);
+            `None` picks `FFT_ALGORITHM[backend]`. Both are exact.
+    """
+    if algorithm is None:
+        algorithm = FFT_ALGORITHM.get(keras.backend.backend(), "fft2")
+    transform = _RE_FFT2[algorithm]
+
+    @ops.custom_gradient
+    def forward(inputs):
+        def grad(*args, upstream=None):
+            if upstream is None:  # JAX and TensorFlow pass it positionally.
+                (upstream,) = args
+            return transform(upstream)
+
+        return transform(inputs), grad
+
+    return forward(x)
 
 
 @functools.lru_cache(maxsize=64)
@@ -147,11 +217,14 @@ class FourierMixing(SpectralMixing):
     `Re(DFT_seq(DFT_hidden(g)))`. Any sequence length and hidden size work.
 
     Args:
-        implementation: `"fft"` uses `keras.ops.fft2`; `"dft"` uses the
-            precomputed real cosine/sine matrices and two matmuls (the paper's
-            TPU path); `"auto"` (default) uses `"dft"` when the sequence length
-            is at most `AUTO_DFT_MAX_LENGTH[device]` (CPU 512, TPU 4096, GPU
-            never, see `benchmarks/results/mixing.md`) and `"fft"` otherwise,
+        implementation: `"fft"` uses FFTs (`real_fft2`: a real FFT over the
+            hidden axis and a complex FFT over the sequence axis, or one
+            complex `keras.ops.fft2`, per `FFT_ALGORITHM[backend]`), with the
+            transform itself as its gradient; `"dft"` uses the precomputed
+            real cosine/sine matrices and matmuls (the paper's TPU path);
+            `"auto"` (default) uses `"dft"` when the sequence length is at
+            most `AUTO_DFT_MAX_LENGTH[device]` (TPU 4096; CPU and GPU never,
+            see `benchmarks/results/mixing.md`) and `"fft"` otherwise,
             including when the length is unknown until run time.
         **kwargs: standard layer arguments (`name`, `dtype`, ...).
 
@@ -196,8 +269,7 @@ class FourierMixing(SpectralMixing):
     def _transform(self, x):
         if self.resolved_implementation(_static_length(x, -2)) == "dft":
             return self._matmul_transform(x)
-        real, _ = self._fft2(x)
-        return real
+        return real_fft2(x)
 
     def get_config(self):
         return {**super().get_config(), "implementation": self.implementation}

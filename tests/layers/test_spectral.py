@@ -145,3 +145,17 @@ def test_serialization_round_trip():
     layer = HartleyMixing("dft", name="mix")
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(clone) is HartleyMixing and clone.implementation == "dft"
+
+
+@pytest.mark.parametrize("algorithm", ["rfft", "fft2"])
+@pytest.mark.parametrize("shape", [(2, 7, 5), (1, 6, 8), (2, 1, 1), (1, 9, 2), (3, 4, 3)])
+def test_both_fft_algorithms_and_their_gradient(algorithm, shape, to_numpy, gradient):
+    """`real_fft2` per algorithm (even and odd hidden sizes) and its custom gradient."""
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=shape).astype("float32")
+    g = rng.normal(size=shape).astype("float32")
+    _close(to_numpy(spectral.real_fft2(x, algorithm)), np.fft.fft2(x.astype("float64")).real)
+    grad = gradient(
+        lambda v: spectral.real_fft2(v, algorithm) * keras.ops.convert_to_tensor(g), x
+    )
+    _close(grad, np.fft.fft2(g.astype("float64")).real)

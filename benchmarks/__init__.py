@@ -1,0 +1,1 @@
+"""Cross-backend benchmarks of the zoo: `python -m benchmarks.speed`, `python -m benchmarks.mixing`."""

@@ -1,0 +1,290 @@
+"""Shared helpers of the benchmarks: the machine, memory, timing, workers, tables.
+
+Every benchmark runs each Keras backend in its own worker process (the backend
+is chosen by `KERAS_BACKEND`, which must be set before `keras` is imported).
+A worker prints one `RESULT {json}` line per measurement on stdout and its
+progress on stderr; the parent collects the rows, writes CSV and Markdown.
+
+Timing is relative: the machine is small and shared, so the things compared
+are timed in interleaved rounds inside one process (A, B, C, A, B, C, ...) and
+the median of each is kept. Ratios between rows of one run are the numbers to
+read; absolute times move with the load on the machine.
+
+Memory on CPU is the resident set size (RSS). `/proc/self/status` gives the
+current RSS (`VmRSS`) and its high-water mark (`VmHWM`); writing `5` to
+`/proc/self/clear_refs` resets the mark, so a worker measures each model's own
+peak as "high-water mark minus RSS before the model was built". Workers run
+with `MALLOC_MMAP_THRESHOLD_` fixed so that freed large buffers go back to the
+OS and one model's freed memory does not hide the next model's peak.
+"""
+
+import csv
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+RESULT_PREFIX = "RESULT "
+
+
+# ----------------------------------------------------------------------------
+# The machine
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (or `platform.processor()`)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def total_memory_gb():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def library_versions():
+    """Versions of the libraries that the benchmarks use, without importing them."""
+    from importlib import metadata
+
+    versions = {}
+    for name in ("keras", "tensorflow", "jax", "jaxlib", "torch", "keras-hub",
+                 "transformers", "numpy", "scipy"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def accelerator():
+    """A GPU's name from `nvidia-smi`, or "none"."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10,
+        )
+        names = [line.strip() for line in out.stdout.splitlines() if line.strip()]
+        if out.returncode == 0 and names:
+            return ", ".join(names)
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "none"
+
+
+def machine_description():
+    """A dict describing where the numbers come from."""
+    return {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gb": total_memory_gb(),
+        "accelerator": accelerator(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        **library_versions(),
+    }
+
+
+def machine_markdown(machine):
+    lines = ["| | |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in machine.items()]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# Memory (Linux /proc; zeros elsewhere)
+
+
+def _status_kb(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_mb():
+    """Current resident set size of this process, in MiB."""
+    return _status_kb("VmRSS") / 1024
+
+
+def peak_rss_mb():
+    """High-water mark of the resident set size since start or the last reset."""
+    return _status_kb("VmHWM") / 1024
+
+
+def reset_peak_rss():
+    """Reset the RSS high-water mark to the current RSS (Linux >= 4.0)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+# ----------------------------------------------------------------------------
+# Timing
+
+
+def timed(fn):
+    """Seconds taken by `fn()` (which must block until its result is ready)."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved_medians(fns, rounds, budget_s=None, min_rounds=3, log=None):
+    """Time several functions in interleaved rounds; return their medians.
+
+    Args:
+        fns: dict name -> zero-argument callable that blocks until done.
+        rounds: number of rounds (each round calls every function once).
+        budget_s: optional time budget for all the rounds; when the rounds
+            would take longer, fewer are run (at least `min_rounds`).
+        log: optional callable for progress lines.
+
+    Returns:
+        dict name -> dict(median_s, p25_s, p75_s, rounds).
+    """
+    times = {name: [] for name in fns}
+    start = time.perf_counter()
+    for r in range(rounds):
+        for name, fn in fns.items():
+            times[name].append(timed(fn))
+        elapsed = time.perf_counter() - start
+        if log:
+            log(f"  round {r + 1}/{rounds} ({elapsed:.1f}s)")
+        if budget_s and r + 1 >= min_rounds and elapsed / (r + 1) * (r + 2) > budget_s:
+            break
+    return {name: summarize(values) for name, values in times.items()}
+
+
+def summarize(values):
+    values = sorted(values)
+    if not values:
+        return dict(median_s=float("nan"), p25_s=float("nan"), p75_s=float("nan"), rounds=0)
+    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else [values[0]] * 3
+    return dict(median_s=statistics.median(values), p25_s=q[0], p75_s=q[2], rounds=len(values))
+
+
+# ----------------------------------------------------------------------------
+# Workers: one process per backend
+
+
+def worker_env(backend):
+    env = dict(os.environ)
+    env["KERAS_BACKEND"] = backend
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", "1048576")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run_worker(module, backend, spec, timeout_s, log=print):
+    """Run `python -m module --worker JSON` under `KERAS_BACKEND=backend`.
+
+    Progress lines on the worker's stderr are echoed (noise from the
+    frameworks' C++ logging is dropped). Returns `(rows, status)` where `rows`
+    are the worker's results and `status` is "ok", "timeout" or "exit <code>".
+    """
+    command = [sys.executable, "-m", module, "--worker", json.dumps(spec)]
+    process = subprocess.Popen(
+        command, env=worker_env(backend), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    rows, deadline, status = [], time.time() + timeout_s, "ok"
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    while True:
+        if time.time() > deadline:
+            process.kill()
+            status = "timeout"
+            break
+        if not selector.select(timeout=1.0):
+            if process.poll() is not None:
+                break
+            continue
+        line = process.stdout.readline()
+        if not line:
+            break
+        if line.startswith(RESULT_PREFIX):
+            rows.append(json.loads(line[len(RESULT_PREFIX):]))
+        elif _interesting(line):
+            log(f"[{backend}] {line.rstrip()}")
+    process.wait()
+    if status == "ok" and process.returncode != 0:
+        status = f"exit {process.returncode}"
+    return rows, status
+
+
+_NOISE = ("I0000", "W0000", "E0000", "WARNING: All log messages", "To enable the following",
+          "oneDNN custom operations", "cudart_stub", "cpu_feature_guard", "rebuild TensorFlow",
+          "An NVIDIA GPU may be present", "Unable to register", "computation placer",
+          "triggered tf.function retracing")
+
+
+def _interesting(line):
+    return line.strip() and not any(noise in line for noise in _NOISE)
+
+
+def emit(row):
+    """Worker side: hand one result row to the parent."""
+    print(RESULT_PREFIX + json.dumps(row), flush=True)
+
+
+def progress(message):
+    """Worker side: a progress line (stderr, echoed by the parent)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------
+# Tables
+
+
+def write_csv(path, rows, columns):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in columns})
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def as_float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
