@@ -17,6 +17,7 @@ from keras_fnet.models import (
     build_classifier,
     build_encoder,
     build_pretrainer,
+    pretraining_losses,
 )
 
 __version__ = "0.1.0"
@@ -33,5 +34,6 @@ __all__ = [
     "build_encoder",
     "build_pretrainer",
     "get_config",
+    "pretraining_losses",
     "layers",
 ]

@@ -301,14 +301,38 @@ def build_classifier(
     return model
 
 
+def pretraining_losses():
+    """`(loss, metrics, weighted_metrics)` of the pretrainer, for `compile`.
+
+    As the official code: the MLM cross-entropy is averaged over the real
+    predictions only (`sample_weight={"mlm": mask_weights}` with 0 at padded
+    prediction slots, so the loss divides by the sum of the weights, not by
+    the number of slots), plus the NSP cross-entropy.
+
+    Example:
+
+    >>> loss, metrics, weighted = pretraining_losses()
+    >>> sorted(loss)
+    ['mlm', 'nsp']
+    """
+    accuracy = lambda: keras.metrics.SparseCategoricalAccuracy(name="accuracy")  # noqa: E731
+    loss = {
+        "mlm": keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight"
+        ),
+        "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    }
+    return loss, {"nsp": [accuracy()]}, {"mlm": [accuracy()]}
+
+
 def build_pretrainer(
     preset_or_config="fnet_base", learning_rate=1e-4, dtype=None, compile=True, **overrides
 ):
     """Build the MLM + NSP pretraining model, compiled with its losses.
 
-    The loss is the official one: the MLM cross-entropy averaged over real
-    predictions (pass `sample_weight={"mlm": mask_weights}`, 0 at padded
-    prediction slots) plus the NSP cross-entropy.
+    The loss is the official one (`pretraining_losses`): the MLM cross-entropy
+    averaged over real predictions (pass `sample_weight={"mlm": mask_weights,
+    "nsp": ones}`, 0 at padded prediction slots) plus the NSP cross-entropy.
 
     Args:
         preset_or_config: preset name, `EncoderConfig`, dict, or an `Encoder`.
@@ -326,13 +350,11 @@ def build_pretrainer(
     encoder = _as_encoder(preset_or_config, overrides, dtype)
     model = Pretrainer(encoder, dtype=dtype)
     if compile:
+        loss, metrics, weighted_metrics = pretraining_losses()
         model.compile(
             optimizer=_adamw(learning_rate),
-            loss={
-                "mlm": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            },
-            weighted_metrics={"mlm": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
-            metrics={"nsp": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
+            loss=loss,
+            metrics=metrics,
+            weighted_metrics=weighted_metrics,
         )
     return model

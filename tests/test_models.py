@@ -151,3 +151,17 @@ class TestBadInput:
     def test_bad_num_classes(self):
         with pytest.raises(ValueError, match="`num_classes` must be a positive integer"):
             keras_fnet.build_classifier("fnet_tiny", num_classes=0)
+
+
+def test_mlm_loss_averages_over_real_predictions_only():
+    """The official normalization: sum(w * ce) / sum(w), not / number of slots."""
+    loss, _, _ = keras_fnet.pretraining_losses()
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 3, 5)).astype("float32")
+    labels = np.array([[1, 4, 0], [2, 2, 3]])
+    weights = np.array([[1, 1, 0], [1, 0, 0]], "float32")
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    ce = -np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]
+    want = (ce * weights).sum() / weights.sum()
+    got = float(keras.ops.convert_to_numpy(loss["mlm"](labels, logits, sample_weight=weights)))
+    np.testing.assert_allclose(got, want, rtol=1e-5)

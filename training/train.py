@@ -416,15 +416,13 @@ def task_losses(family, info):
     """(loss, metrics, weighted_metrics) for `compile`."""
     import keras
 
-    sce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    import keras_fnet
+
     if family == "pretrain":
-        return (
-            {"mlm": sce, "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True)},
-            {"nsp": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
-            {"mlm": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]},
-        )
+        return keras_fnet.pretraining_losses()
     if info.is_regression:
         return keras.losses.MeanSquaredError(), [], None
+    sce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     return sce, [keras.metrics.SparseCategoricalAccuracy(name="accuracy")], None
 
 
