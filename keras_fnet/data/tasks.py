@@ -144,7 +144,7 @@ def _listops_data(split, max_length, data_dir, mock, mock_examples,
         return [r[0] for r in rows], [r[1] for r in rows]
     n = _split_size("listops", split, num_examples)
     path = os.path.join(_cache_dir(data_dir), "listops",
-                        f"len{gen_min}-{gen_max}_seed{seed}", f"{split}.tsv")
+                        f"len{gen_min}-{gen_max}_seed{seed}", f"{split}_{n}.tsv")
     if not os.path.exists(path):
         print(f"listops: generating {n} {split} examples of length "
               f"{gen_min}..{gen_max} into {path}")

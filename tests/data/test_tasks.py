@@ -63,7 +63,11 @@ def test_generated_tasks_are_cached(tmp_path, capsys):
     ds = load_task("listops", "validation", **kwargs)
     assert capsys.readouterr().out == ""
     assert [b[1].numpy().tolist() for b in ds] == first
-    assert len(list((tmp_path / "listops").glob("*/validation.tsv"))) == 1
+    assert len(list((tmp_path / "listops").glob("*/validation_10.tsv"))) == 1
+    # Another size is another cache entry, not the cached 10 examples.
+    ds = load_task("listops", "validation", **dict(kwargs, num_examples=12))
+    assert "generating 12 validation" in capsys.readouterr().out
+    assert sum(b[1].shape[0] for b in ds) == 12
     ds = load_task("pathfinder", "test", 2, data_dir=str(tmp_path),
                    num_examples=4, difficulty="easy")
     assert sum(b[1].shape[0] for b in ds) == 4
