@@ -27,11 +27,11 @@ def test_every_family_trains_with_fit(family):
     model = keras_fnet.build_classifier(f"{family}_tiny", num_classes=3, learning_rate=3e-3, **SMALL)
     x = _batch()
     y = np.arange(8) % 3
-    before = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
-    history = model.fit(x, y, epochs=8, batch_size=8, verbose=0)
-    after = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
-    assert np.isfinite(history.history["loss"]).all()
-    assert after < before, (family, before, after)
+    # One batch per epoch, no dropout: the loss of epoch k is that of the
+    # weights after k - 1 updates, so the history itself shows the learning.
+    losses = model.fit(x, y, epochs=8, batch_size=8, verbose=0).history["loss"]
+    assert np.isfinite(losses).all()
+    assert losses[-1] < losses[0], (family, losses)
 
 
 def test_encoder_outputs():
@@ -89,10 +89,8 @@ def test_pretrainer_ties_mlm_weights_and_fits():
     weights = {"mlm": np.array([[1, 1, 0]] * 8, "float32"), "nsp": np.ones(8, "float32")}
     out = model(x)
     assert tuple(out["mlm"].shape) == (8, 3, 97) and tuple(out["nsp"].shape) == (8, 2)
-    first = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)["loss"]
-    model.fit(x, y, sample_weight=weights, epochs=6, verbose=0)
-    last = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)["loss"]
-    assert last < first
+    losses = model.fit(x, y, sample_weight=weights, epochs=6, verbose=0).history["loss"]
+    assert losses[-1] < losses[0], losses
 
 
 def test_mixed_bfloat16_encoder_trains():
