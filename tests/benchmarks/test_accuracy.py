@@ -1,0 +1,67 @@
+"""The accuracy study's bookkeeping: rows, summary table, plots, loss curves.
+
+The study itself trains through `training.train` (tested in tests/training);
+here its reporting is checked on synthetic runs, without training.
+"""
+
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from benchmarks import accuracy
+
+
+@pytest.fixture
+def args(tmp_path):
+    return accuracy.parse_args(["--families", "fnet", "ff_only", "--seeds", "0", "1",
+                                "--results-dir", str(tmp_path)])
+
+
+def _rows(args):
+    accs = {"fnet": [0.40, 0.36], "ff_only": [0.20, 0.22]}
+    rows = [{"task": "listops", "model": m, "seed": s, "accuracy": a, "train_seconds": 10.0 + s,
+             "steps": 500, "backend": "jax"} for m, v in accs.items() for s, a in enumerate(v)]
+    rows += [{"task": "listops", "model": "majority", "seed": s, "accuracy": 0.16,
+              "train_seconds": "", "steps": 0, "backend": ""} for s in (0, 1)]
+    return rows
+
+
+def test_summary_ranks_models_and_compares_to_fnet(args):
+    text = accuracy.summarize(args, _rows(args), [])
+    table = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert [line.split("|")[1].strip() for line in table] == ["fnet", "ff_only", "majority"]
+    assert "| fnet | 0.3800 | 0.3600 | 0.4000 | 1.00x | 10 |" in text
+    assert "| ff_only | 0.2100 |" in text and "0.55x" in text
+
+
+def test_csv_has_the_issue_columns(args, tmp_path):
+    path = tmp_path / "a.csv"
+    accuracy.write_csv(path, _rows(args))
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["task", "model", "seed", "accuracy", "train_seconds", "steps", "backend"]
+    assert sum(r["model"] == "majority" for r in rows) == 2
+
+
+def test_plots_and_loss_curves(args, tmp_path):
+    pytest.importorskip("tensorflow")
+    from training.checkpoints import ScalarLogger
+
+    run = tmp_path / "run"
+    logger = ScalarLogger(str(run / "logs"), every=10)  # what training.train writes
+    for step, loss in [(10, 2.0), (20, 1.5), (30, 1.2)]:
+        logger.on_step_end(step, {"loss": loss})
+    logger.on_train_end()
+    steps, losses = accuracy.loss_curve(str(run))
+    np.testing.assert_array_equal(steps, [10, 20, 30])
+    np.testing.assert_allclose(losses, [2.0, 1.5, 1.2])
+    png, backends_png = tmp_path / "a.png", tmp_path / "b.png"
+    accuracy.plot(args, _rows(args), [("jax", 0, str(run))], png, backends_png)
+    assert os.path.getsize(png) > 10_000 and os.path.getsize(backends_png) > 10_000
+
+
+def test_unknown_family_is_refused():
+    with pytest.raises(SystemExit):
+        accuracy.parse_args(["--families", "fnet", "transformer_xl"])
