@@ -178,6 +178,10 @@ def _scalar_metadata():
 class ScalarLogger(StepCounter):
     """TensorBoard scalars (train every `every` steps, validation per epoch).
 
+    A training scalar at step `s` is the mean over the steps since the
+    previous point (not Keras' running mean since the epoch began, which
+    jumps at every epoch boundary).
+
     Writes event files with TensorFlow's core `tf.summary.write`, so it works
     on every backend and needs no `tensorboard` package to write (only to
     view: `tensorboard --logdir <output_dir>/logs`).
@@ -213,9 +217,25 @@ class ScalarLogger(StepCounter):
                 tf.summary.write(name, tf.constant(value), step=step, metadata=self._metadata)
         self._writers[split].flush()
 
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self._last = (0, {})  # (steps into the epoch, running means) at the last point
+
     def on_step_end(self, step, logs):
         if step % self.every == 0:
-            values = dict(logs)
+            # Keras' step logs are running means since the epoch began; the
+            # scalar is the mean over the steps since the previous point.
+            count, means = step - self._epoch_start, {}
+            last_count, last_means = getattr(self, "_last", (0, {}))
+            values = {}
+            for name, value in logs.items():
+                try:
+                    means[name] = float(keras.ops.convert_to_numpy(value))
+                except (TypeError, ValueError):
+                    continue
+                previous = last_means.get(name, 0.0) if last_count else 0.0
+                values[name] = (count * means[name] - last_count * previous) / (count - last_count)
+            self._last = (count, means)
             if self.learning_rate is not None:
                 values["learning_rate"] = self.learning_rate(step)
             self._write("train", values, step)
