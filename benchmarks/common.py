@@ -101,6 +101,15 @@ def machine_description():
     }
 
 
+def saved_machine(out, stem):
+    """The machine description a run wrote as `<out>/<stem>_machine.json` ({} if none)."""
+    path = os.path.join(out, f"{stem}_machine.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
 def machine_markdown(machine):
     lines = ["| | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in machine.items()]

@@ -30,9 +30,7 @@ formulation to use per backend (`FFT_ALGORITHM`).
 
 import argparse
 import json
-import math
 import os
-import sys
 import time
 
 import numpy as np
@@ -222,8 +220,7 @@ def _fix(row):
 def report(out, machine=None):
     rows = common.read_csv(os.path.join(out, "mixing.csv"))
     if machine is None:
-        path = os.path.join(out, "mixing_machine.json")
-        machine = json.load(open(path)) if os.path.exists(path) else {}
+        machine = common.saved_machine(out, "mixing")
     lengths = sorted({int(r["length"]) for r in rows})
     hidden = rows[0]["hidden"] if rows else "?"
     lines = ["# Fourier sublayer alone: `Re(FFT2(x))` per implementation, backend and length", "",

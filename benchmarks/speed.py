@@ -551,8 +551,7 @@ def targets(rows):
 def report(out, machine=None):
     rows = common.read_csv(os.path.join(out, "speed.csv"))
     if machine is None:
-        path = os.path.join(out, "speed_machine.json")
-        machine = json.load(open(path)) if os.path.exists(path) else {}
+        machine = common.saved_machine(out, "speed")
     t = _index(rows)
     backends = [b for b in BACKENDS if any(r["backend"] == b for r in rows)]
     lines = ["# Speed and memory of the zoo, per backend", "",

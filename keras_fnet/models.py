@@ -10,9 +10,8 @@ the same inputs:
 """
 
 import keras
-from keras import ops
 
-from keras_fnet.config import EncoderConfig, get_config
+from keras_fnet.config import get_config
 from keras_fnet.layers import Embeddings, EncoderBlock, MaskedLMHead, get_mixing_layer
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")

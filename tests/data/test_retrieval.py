@@ -1,6 +1,5 @@
 """LRA Retrieval reader and pair packing."""
 
-import numpy as np
 import pytest
 
 from keras_fnet.data import retrieval

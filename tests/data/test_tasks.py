@@ -6,7 +6,6 @@ import pytest
 
 from keras_fnet.data import load_task
 from keras_fnet.data import task_info
-from keras_fnet.data import tasks
 
 ALL = ["pretrain", "listops", "lra_text", "lra_image", "pathfinder",
        "retrieval", "glue/stsb"]

@@ -1,6 +1,5 @@
 """Every TFDS pipeline end to end on tfds.testing.mock_data."""
 
-import numpy as np
 import pytest
 
 from keras_fnet.data import tfds_tasks

@@ -1,6 +1,5 @@
 """The encoder block and embeddings against NumPy on their own weights."""
 
-import keras
 import numpy as np
 import pytest
 

@@ -1,6 +1,5 @@
 """Linear, Random and Identity mixing against NumPy on their own weights."""
 
-import keras
 import numpy as np
 import pytest
 
