@@ -31,6 +31,16 @@ from keras_fnet.data import pathfinder
 _SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 
 
+class _GeneratedSplits:
+    """Train/validation/test generated locally from the builder config's sizes."""
+
+    def _split_generators(self, dl_manager):
+        del dl_manager  # nothing to download
+        c = self.builder_config
+        sizes = {"train": c.num_train, "validation": c.num_validation, "test": c.num_test}
+        return {split: self._generate_examples(split, n) for split, n in sizes.items()}
+
+
 @dataclasses.dataclass
 class ListOpsConfig(tfds.core.BuilderConfig):
     """ListOps generation parameters (lengths inclusive)."""
@@ -43,7 +53,7 @@ class ListOpsConfig(tfds.core.BuilderConfig):
     seed: int = 0
 
 
-class LraListops(tfds.core.GeneratorBasedBuilder):
+class LraListops(_GeneratedSplits, tfds.core.GeneratorBasedBuilder):
     """ListOps from the Long Range Arena, generated locally."""
 
     name = "lra_listops"
@@ -64,16 +74,6 @@ class LraListops(tfds.core.GeneratorBasedBuilder):
             supervised_keys=("source", "target"),
             homepage="https://github.com/google-research/long-range-arena",
         )
-
-    def _split_generators(self, dl_manager):
-        del dl_manager  # nothing to download
-        c = self.builder_config
-        return {
-            "train": self._generate_examples("train", c.num_train),
-            "validation": self._generate_examples("validation",
-                                                  c.num_validation),
-            "test": self._generate_examples("test", c.num_test),
-        }
 
     def _generate_examples(self, split, num):
         c = self.builder_config
@@ -106,7 +106,7 @@ def _pathfinder_configs():
     return configs
 
 
-class LraPathfinder(tfds.core.GeneratorBasedBuilder):
+class LraPathfinder(_GeneratedSplits, tfds.core.GeneratorBasedBuilder):
     """Pathfinder images (connected / not connected), generated locally."""
 
     name = "lra_pathfinder"
@@ -122,16 +122,6 @@ class LraPathfinder(tfds.core.GeneratorBasedBuilder):
             }),
             supervised_keys=("image", "label"),
         )
-
-    def _split_generators(self, dl_manager):
-        del dl_manager
-        c = self.builder_config
-        return {
-            "train": self._generate_examples("train", c.num_train),
-            "validation": self._generate_examples("validation",
-                                                  c.num_validation),
-            "test": self._generate_examples("test", c.num_test),
-        }
 
     def _generate_examples(self, split, num):
         c = self.builder_config
