@@ -24,9 +24,18 @@ Example:
 
 from keras_fnet.data.base import TaskInfo
 from keras_fnet.data.metrics import compute_metrics
-from keras_fnet.data.tasks import TASK_NAMES
-from keras_fnet.data.tasks import load_task
-from keras_fnet.data.tasks import task_info
+
+_FROM_TASKS = ("TASK_NAMES", "load_task", "task_info")
+
+
+def __getattr__(name):
+    # Imported on first use, so that `python -m keras_fnet.data.listops` (or
+    # `.pathfinder`) does not import its own module twice through `tasks`.
+    if name in _FROM_TASKS:
+        from keras_fnet.data import tasks
+
+        return getattr(tasks, name)
+    raise AttributeError(f"module 'keras_fnet.data' has no attribute {name!r}")
 
 __all__ = ["TaskInfo", "TASK_NAMES", "compute_metrics", "load_task",
            "task_info"]
