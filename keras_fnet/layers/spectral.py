@@ -263,9 +263,6 @@ class FourierMixing(SpectralMixing):
         cos_h, sin_h = _as_tensors(*_cos_sin(h))
         return [(cos_n, cos_h), (-sin_n, sin_h)]
 
-    def _fft2(self, x):
-        return ops.fft2((x, ops.zeros_like(x)))
-
     def _transform(self, x):
         if self.resolved_implementation(_static_length(x, -2)) == "dft":
             return self._matmul_transform(x)
@@ -310,7 +307,7 @@ class HartleyMixing(FourierMixing):
     def _transform(self, x):
         if self.resolved_implementation(_static_length(x, -2)) == "dft":
             return self._matmul_transform(x)
-        real, imag = self._fft2(x)
+        real, imag = ops.fft2((x, ops.zeros_like(x)))
         return real - imag
 
 
