@@ -228,13 +228,15 @@ def build(plan, train_ds):
     return model, encoder, schedule
 
 
-def model_fingerprint(model):
-    """A hash of the model's architecture (its serialized config)."""
-    import keras
+def model_fingerprint(model, encoder):
+    """A hash of the model's architecture: its class, encoder config and outputs.
 
+    (Not the serialized config: that holds layer names that Keras numbers per process.)
+    """
     from training.run_dir import fingerprint
 
-    return fingerprint(keras.saving.serialize_keras_object(model)["config"])
+    return fingerprint({"class": type(model).__name__, "encoder": encoder.config.to_dict(),
+                        "num_classes": getattr(model, "num_classes", None)})
 
 
 # ---- 6. Export ---------------------------------------------------------------------
@@ -320,7 +322,7 @@ def _train(plan, run, start_time, extra_callbacks):
 
     strategy.activate()
     model, encoder, schedule = build(plan, train_ds)
-    fingerprint = model_fingerprint(model)
+    fingerprint = model_fingerprint(model, encoder)
     if strategy.is_chief:
         stored = run.read_json("run.json") or {}
         if stored.get("model_fingerprint", fingerprint) != fingerprint:
