@@ -122,8 +122,12 @@ def train_sentencepiece_from_texts(
     input_sentence_size=10_000_000,
     verbose=False,
     byte_fallback=True,
+    hard_vocab_limit=True,
 ):
     """`train_sentencepiece` on an iterable of strings (see there).
+
+    With `hard_vocab_limit=False`, `vocab_size` is an upper bound (a small
+    corpus gives a smaller vocabulary instead of an error).
 
     Example:
 
@@ -144,6 +148,7 @@ def train_sentencepiece_from_texts(
         eos_id=-1,
         control_symbols=list(SPECIAL_TOKENS[1:]),
         byte_fallback=byte_fallback,
+        hard_vocab_limit=hard_vocab_limit,
         minloglevel=0 if verbose else 2,
     )
     writer = io.BytesIO()
