@@ -8,6 +8,8 @@ Example:
 >>> mixing = keras_fnet.layers.FourierMixing()
 """
 
+import importlib.util
+
 from keras_fnet import layers
 from keras_fnet.config import FAMILIES, PRESETS, SIZES, EncoderConfig, get_config
 from keras_fnet.models import (
@@ -20,6 +22,13 @@ from keras_fnet.models import (
     pretraining_losses,
 )
 
+if importlib.util.find_spec("keras_hub") is not None:
+    # Registers the preprocessing layers, so `keras.saving.load_model` reads a
+    # model saved with one (they need the `data` extra: keras-hub, TF).
+    from keras_fnet.preprocessing.classifier import ClassifierPreprocessor
+    from keras_fnet.preprocessing.pretraining import PretrainingPreprocessor
+    from keras_fnet.preprocessing.tokenizer import Tokenizer
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -27,9 +36,12 @@ __all__ = [
     "PRESETS",
     "SIZES",
     "Classifier",
+    "ClassifierPreprocessor",
     "Encoder",
     "EncoderConfig",
     "Pretrainer",
+    "PretrainingPreprocessor",
+    "Tokenizer",
     "build_classifier",
     "build_encoder",
     "build_pretrainer",

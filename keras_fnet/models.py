@@ -13,6 +13,7 @@ import keras
 
 from keras_fnet.config import get_config
 from keras_fnet.layers import Embeddings, EncoderBlock, MaskedLMHead, get_mixing_layer
+from keras_fnet.preprocessing.task import PreprocessorMixin
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
@@ -149,7 +150,7 @@ def _adamw(learning_rate):
 
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
-class Classifier(_ConfiguredModel):
+class Classifier(PreprocessorMixin, _ConfiguredModel):
     """Sequence classifier (or regressor) on the pooled output.
 
     Returns logits `[batch, num_classes]`; with `num_classes=1`, a regression
@@ -159,10 +160,13 @@ class Classifier(_ConfiguredModel):
         encoder: an `Encoder`, or a preset/config to build one.
         num_classes: number of classes; 1 for regression.
         dropout: dropout before the output layer.
+        preprocessor: optional `keras_fnet.ClassifierPreprocessor`; then
+            `fit`/`evaluate`/`predict` also take strings (`PreprocessorMixin`).
         **kwargs: `name`, `dtype`.
     """
 
-    def __init__(self, encoder, num_classes=2, dropout=0.1, dtype=None, **kwargs):
+    def __init__(self, encoder, num_classes=2, dropout=0.1, dtype=None, preprocessor=None,
+                 **kwargs):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
         encoder = _as_encoder(encoder, {}, dtype)
@@ -179,6 +183,7 @@ class Classifier(_ConfiguredModel):
         self.encoder = encoder
         self.num_classes = num_classes
         self.dropout = dropout
+        self.set_preprocessor(preprocessor)
 
     def get_config(self):
         return {
@@ -187,11 +192,12 @@ class Classifier(_ConfiguredModel):
             "dropout": self.dropout,
             "name": self.name,
             "trainable": self.trainable,
+            **self.preprocessor_config(),
         }
 
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
-class Pretrainer(_ConfiguredModel):
+class Pretrainer(PreprocessorMixin, _ConfiguredModel):
     """MLM + NSP pretraining model, as the official FNet pretraining model.
 
     Extra input `mask_positions` `int [batch, predictions]`. Outputs a dict:
@@ -200,12 +206,14 @@ class Pretrainer(_ConfiguredModel):
 
     Args:
         encoder: an `Encoder`, or a preset/config to build one.
+        preprocessor: optional `keras_fnet.PretrainingPreprocessor`; then
+            `fit` also takes sentence pairs as strings (`PreprocessorMixin`).
         **kwargs: `name`, `dtype`.
     """
 
     _required_inputs = INPUT_NAMES + ("mask_positions",)
 
-    def __init__(self, encoder, dtype=None, **kwargs):
+    def __init__(self, encoder, dtype=None, preprocessor=None, **kwargs):
         encoder = _as_encoder(encoder, {}, dtype)
         inputs = _encoder_inputs()
         inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
@@ -227,12 +235,14 @@ class Pretrainer(_ConfiguredModel):
         nsp = keras.layers.Activation("linear", dtype="float32", name="nsp")(nsp)
         super().__init__(inputs=inputs, outputs={"mlm": mlm, "nsp": nsp}, **kwargs)
         self.encoder = encoder
+        self.set_preprocessor(preprocessor)
 
     def get_config(self):
         return {
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "name": self.name,
             "trainable": self.trainable,
+            **self.preprocessor_config(),
         }
 
 
@@ -265,6 +275,7 @@ def build_classifier(
     learning_rate=1e-4,
     dtype=None,
     compile=True,
+    preprocessor=None,
     **overrides,
 ):
     """Build a classifier (or, with `num_classes=1`, a regressor), compiled.
@@ -280,6 +291,7 @@ def build_classifier(
         learning_rate: AdamW learning rate (float or schedule).
         dtype: optional dtype policy.
         compile: whether to compile with the defaults above.
+        preprocessor: optional `ClassifierPreprocessor` (fit/predict on text).
         **overrides: config fields to change.
 
     Example:
@@ -289,7 +301,7 @@ def build_classifier(
     (None, 3)
     """
     encoder = _as_encoder(preset_or_config, overrides, dtype)
-    model = Classifier(encoder, num_classes=num_classes, dtype=dtype)
+    model = Classifier(encoder, num_classes=num_classes, dtype=dtype, preprocessor=preprocessor)
     if compile:
         if num_classes == 1:
             loss, metrics = keras.losses.MeanSquaredError(), []
@@ -325,7 +337,8 @@ def pretraining_losses():
 
 
 def build_pretrainer(
-    preset_or_config="fnet_base", learning_rate=1e-4, dtype=None, compile=True, **overrides
+    preset_or_config="fnet_base", learning_rate=1e-4, dtype=None, compile=True,
+    preprocessor=None, **overrides
 ):
     """Build the MLM + NSP pretraining model, compiled with its losses.
 
@@ -338,6 +351,7 @@ def build_pretrainer(
         learning_rate: AdamW learning rate.
         dtype: optional dtype policy.
         compile: whether to compile with the defaults above.
+        preprocessor: optional `PretrainingPreprocessor` (fit on text pairs).
         **overrides: config fields to change.
 
     Example:
@@ -347,7 +361,7 @@ def build_pretrainer(
     ['mlm', 'nsp']
     """
     encoder = _as_encoder(preset_or_config, overrides, dtype)
-    model = Pretrainer(encoder, dtype=dtype)
+    model = Pretrainer(encoder, dtype=dtype, preprocessor=preprocessor)
     if compile:
         loss, metrics, weighted_metrics = pretraining_losses()
         model.compile(

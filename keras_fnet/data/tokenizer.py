@@ -1,12 +1,18 @@
 """Tokenizers: FNet's SentencePiece vocabulary, training a new one, bytes.
 
-* `load_tokenizer(proto)` returns a `keras_hub.tokenizers.FNetTokenizer`
-  (SentencePiece through tensorflow-text) for a `.model` file; it checks that
+* `load_tokenizer(proto)` returns a `keras_fnet.preprocessing.Tokenizer` (a
+  keras-hub `FNetTokenizer` that always runs tensorflow-text's SentencePiece
+  op, so eager and `tf.data` calls give the same ids) for a `.model` file;
+  it checks that
   FNet's special tokens `<pad>`, `[CLS]`, `[SEP]`, `[MASK]` are present, so
   the vocabulary of keras-hub's `f_net_base_en` preset (its
   `assets/tokenizer/vocabulary.spm`) works as is.
 * `train_sentencepiece(...)` trains a new vocabulary with the same special
-  tokens from text files (one sentence or paragraph per line). Command line:
+  tokens from text files (one sentence or paragraph per line), with byte
+  fallback by default (characters outside the vocabulary, e.g. é, CJK or
+  emoji, become their UTF-8 bytes `<0xC3>`... rather than `<unk>`).
+  `train_sentencepiece_from_texts(texts, ...)` does the same from strings.
+  Command line:
 
       python -m keras_fnet.data.tokenizer --input corpus.txt \\
           --model-prefix vocab/spm --vocab-size 32000
@@ -51,10 +57,12 @@ def train_sentencepiece(
     character_coverage=0.9995,
     input_sentence_size=10_000_000,
     verbose=True,
+    byte_fallback=True,
 ):
     """Train a SentencePiece vocabulary with FNet's special tokens.
 
-    Ids: `<pad>` 0, `<unk>` 1, `[CLS]` 2, `[SEP]` 3, `[MASK]` 4; no BOS/EOS.
+    Ids: `<pad>` 0, `<unk>` 1, `[CLS]` 2, `[SEP]` 3, `[MASK]` 4; no BOS/EOS;
+    with byte fallback, the 256 byte pieces `<0x00>`..`<0xFF>` follow.
     The special tokens are control symbols: the text "[MASK]" is tokenized as
     ordinary characters, never as the mask id.
 
@@ -62,16 +70,20 @@ def train_sentencepiece(
         input_files: list of text file paths, one sentence/paragraph a line.
             Empty lines and lines that are not valid UTF-8 are skipped and
             counted.
-        model_prefix: write `<prefix>.model` and `<prefix>.vocab`; if None,
+        model_prefix: write `<prefix>.model`; if None,
             the serialized model is returned as bytes instead.
         vocab_size: vocabulary size.
         model_type: "unigram" (FNet) or "bpe".
         character_coverage: fraction of characters covered.
         input_sentence_size: at most this many lines are sampled.
         verbose: print the line counts.
+        byte_fallback: characters outside the vocabulary become their UTF-8
+            bytes instead of `<unk>` (needs `vocab_size` > 261 + the
+            characters kept).
 
     Returns:
-        The path of the `.model` file, or its bytes if `model_prefix` is None.
+        The path of the `.model` file, or its bytes if `model_prefix` is None;
+        written whole (a temporary name, then renamed).
 
     Example:
 
@@ -93,8 +105,38 @@ def train_sentencepiece(
         )
     if not lines:
         raise ValueError(f"No usable text lines in {input_files}.")
+    return train_sentencepiece_from_texts(
+        lines, model_prefix, vocab_size, model_type=model_type,
+        character_coverage=character_coverage,
+        input_sentence_size=input_sentence_size, verbose=verbose,
+        byte_fallback=byte_fallback,
+    )
+
+
+def train_sentencepiece_from_texts(
+    texts,
+    model_prefix=None,
+    vocab_size=F_NET_VOCABULARY_SIZE,
+    model_type="unigram",
+    character_coverage=0.9995,
+    input_sentence_size=10_000_000,
+    verbose=False,
+    byte_fallback=True,
+    hard_vocab_limit=True,
+):
+    """`train_sentencepiece` on an iterable of strings (see there).
+
+    With `hard_vocab_limit=False`, `vocab_size` is an upper bound (a small
+    corpus gives a smaller vocabulary instead of an error).
+
+    Example:
+
+    >>> proto = train_sentencepiece_from_texts(["a b c"] * 50, None, 300)  # doctest: +SKIP
+    """
+    import sentencepiece as spm
+
     kwargs = dict(
-        sentence_iterator=iter(lines),
+        sentence_iterator=iter(texts),
         vocab_size=vocab_size,
         model_type=model_type,
         character_coverage=character_coverage,
@@ -105,21 +147,32 @@ def train_sentencepiece(
         bos_id=-1,
         eos_id=-1,
         control_symbols=list(SPECIAL_TOKENS[1:]),
+        byte_fallback=byte_fallback,
+        hard_vocab_limit=hard_vocab_limit,
         minloglevel=0 if verbose else 2,
     )
+    writer = io.BytesIO()
+    spm.SentencePieceTrainer.train(model_writer=writer, **kwargs)
     if model_prefix is None:
-        writer = io.BytesIO()
-        spm.SentencePieceTrainer.train(model_writer=writer, **kwargs)
         return writer.getvalue()
     directory = os.path.dirname(model_prefix)
     if directory:
         os.makedirs(directory, exist_ok=True)
-    spm.SentencePieceTrainer.train(model_prefix=model_prefix, **kwargs)
-    return model_prefix + ".model"
+    path = model_prefix + ".model"
+    write_whole(path, writer.getvalue())
+    return path
+
+
+def write_whole(path, data):
+    """Write bytes to `path` under a temporary name, then rename it."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "wb") as f:
+        f.write(data)
+    os.replace(temporary, path)
 
 
 def load_tokenizer(proto, sequence_length=None):
-    """Load a SentencePiece vocabulary as a keras-hub `FNetTokenizer`.
+    """Load a SentencePiece vocabulary as a `keras_fnet.preprocessing.Tokenizer`.
 
     Args:
         proto: path to a `.model` file or its serialized bytes (e.g. the
@@ -128,7 +181,7 @@ def load_tokenizer(proto, sequence_length=None):
         sequence_length: optional fixed output length (dense, padded).
 
     Returns:
-        `keras_hub.tokenizers.FNetTokenizer`.
+        `keras_fnet.preprocessing.Tokenizer` (a keras-hub `FNetTokenizer`).
 
     Example:
 
@@ -136,7 +189,7 @@ def load_tokenizer(proto, sequence_length=None):
     >>> tok.token_to_id("[CLS]")
     2
     """
-    import keras_hub
+    from keras_fnet.preprocessing.tokenizer import Tokenizer
 
     if isinstance(proto, str) and not os.path.exists(proto):
         raise FileNotFoundError(
@@ -147,9 +200,7 @@ def load_tokenizer(proto, sequence_length=None):
             f"vocab/spm`."
         )
     try:
-        return keras_hub.tokenizers.FNetTokenizer(
-            proto=proto, sequence_length=sequence_length
-        )
+        return Tokenizer(proto=proto, sequence_length=sequence_length)
     except ValueError as e:
         raise ValueError(
             f"{e}\nThe vocabulary must contain FNet's special tokens "
@@ -231,7 +282,7 @@ def main(argv=None):
     p.add_argument("--input", nargs="+", required=True,
                    help="text files, one sentence or paragraph per line")
     p.add_argument("--model-prefix", required=True,
-                   help="writes <prefix>.model and <prefix>.vocab")
+                   help="writes <prefix>.model")
     p.add_argument("--vocab-size", type=int, default=F_NET_VOCABULARY_SIZE)
     p.add_argument("--model-type", default="unigram",
                    choices=["unigram", "bpe"])

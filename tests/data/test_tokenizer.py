@@ -23,13 +23,13 @@ def corpus(tmp_path_factory):
 def test_train_and_round_trip(corpus, tmp_path, capsys):
     path, lines = corpus
     model = tk.train_sentencepiece([str(path)], str(tmp_path / "spm"),
-                                   vocab_size=300)
+                                   vocab_size=400)
     err = capsys.readouterr().err
     assert "1500 lines used, 15 empty and 15 invalid UTF-8" in err
     tok = tk.load_tokenizer(model)
     ids = tk.special_ids(tok)
     assert ids == {"pad": 0, "cls": 2, "sep": 3, "mask": 4}
-    assert tok.vocabulary_size() == 300
+    assert tok.vocabulary_size() == 400
     text = lines[:20] + ["abc xyz hello world"]
     tokens = tok(tf.constant(text))
     back = tok.detokenize(tokens)
@@ -46,12 +46,12 @@ def test_train_and_round_trip(corpus, tmp_path, capsys):
 
 def test_train_in_memory_and_cli(corpus, tmp_path):
     path, _ = corpus
-    proto = tk.train_sentencepiece([str(path)], None, vocab_size=200,
+    proto = tk.train_sentencepiece([str(path)], None, vocab_size=400,
                                    verbose=False)
     assert isinstance(proto, bytes)
-    assert tk.load_tokenizer(proto).vocabulary_size() == 200
+    assert tk.load_tokenizer(proto).vocabulary_size() == 400
     tk.main(["--input", str(path), "--model-prefix",
-             str(tmp_path / "cli" / "v"), "--vocab-size", "200"])
+             str(tmp_path / "cli" / "v"), "--vocab-size", "400"])
     assert (tmp_path / "cli" / "v.model").exists()
 
 

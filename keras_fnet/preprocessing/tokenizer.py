@@ -1,0 +1,72 @@
+"""`Tokenizer`: FNet's SentencePiece tokenizer as a Keras layer.
+
+A keras-hub `FNetTokenizer` (SentencePiece through tensorflow-text) that
+always runs the TensorFlow op, in eager calls as in `tf.data` and
+`tf.function`. keras-hub runs eager calls through the `sentencepiece` Python
+package instead, and the two implementations break ties between equal-score
+segmentations differently: "www" is `w|ww` in one and `ww|w` in the other,
+"777" likewise (`tests/preprocessing/test_tokenizer.py` shows both). One
+implementation everywhere means one text gives one sequence of ids wherever it
+is tokenized, so the preprocessor attached to a model matches the pipeline it
+was trained with.
+
+Invalid UTF-8 is replaced (U+FFFD) before tokenizing, so no input makes the
+op fail half-way through a dataset.
+
+The vocabulary: `tokenizer.proto` holds the SentencePiece model bytes;
+`tokenizer.save_assets(dir)` writes them whole to `dir/vocabulary.spm`
+(keras-hub's preset layout: `assets/tokenizer/vocabulary.spm`), and
+`tokenizer.load_assets(dir)` reads them back. A `.keras` file holds the same
+file among its assets.
+
+This module imports TensorFlow and keras-hub (preprocessing runs in tf.data).
+"""
+
+import os
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+VOCABULARY_FILENAME = "vocabulary.spm"
+
+
+@keras.saving.register_keras_serializable(package="keras_fnet")
+class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
+    """SentencePiece tokenizer with FNet's special tokens, saved as an asset.
+
+    Ids of the vocabularies trained here (`keras_fnet.data.tokenizer`):
+    `<pad>` 0, `<unk>` 1, `[CLS]` 2, `[SEP]` 3, `[MASK]` 4; other vocabularies
+    (e.g. keras-hub's `f_net_base_en`) keep their own ids, read from the
+    model (`pad_token_id`, `cls_token_id`, `sep_token_id`, `mask_token_id`).
+
+    Args:
+        proto: path of a SentencePiece `.model` / `vocabulary.spm` file, or
+            its bytes.
+        sequence_length: optional fixed output length (dense, padded).
+        **kwargs: `name`, `dtype` (output dtype, default "int32").
+
+    Example:
+
+    >>> from keras_fnet.data.tokenizer import mock_vocabulary
+    >>> tokenizer = Tokenizer(mock_vocabulary())
+    >>> tokenizer(["hello world"]).shape[0]
+    1
+    """
+
+    def __init__(self, proto=None, sequence_length=None, **kwargs):
+        kwargs["_allow_python_workflow"] = False
+        super().__init__(proto=proto, sequence_length=sequence_length, **kwargs)
+
+    def tokenize(self, inputs):
+        inputs = tf.convert_to_tensor(inputs)
+        inputs = tf.strings.unicode_transcode(inputs, "UTF-8", "UTF-8", errors="replace")
+        return super().tokenize(inputs)
+
+    def save_assets(self, dir_path):
+        """Write the vocabulary whole to `dir_path/vocabulary.spm`."""
+        path = os.path.join(dir_path, VOCABULARY_FILENAME)
+        temporary = path + ".tmp"
+        with open(temporary, "wb") as f:
+            f.write(self.proto)
+        os.replace(temporary, path)
