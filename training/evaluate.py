@@ -1,7 +1,7 @@
 """The final evaluation of a run: every evaluation split of the task, on one device.
 
 `evaluate(model, task, prepared, ...)` returns `{split: metrics}` for each of
-`task.eval_splits` (MNLI: `validation_matched` and `validation_mismatched`),
+`prepared.eval_splits` (MNLI: `validation_matched` and `validation_mismatched`),
 with the task's metrics (`keras_fnet.data.compute_metrics`), the number of
 examples and, for classification, the majority-class accuracy of the split.
 """
@@ -43,9 +43,9 @@ def evaluate_split(model, task, info, ds):
 
 
 def evaluate(model, task, prepared, batch_size, max_length, seed=0, eval_steps=None):
-    """`{split: metrics}` for every evaluation split of `task`."""
+    """`{split: metrics}` for every evaluation split of the prepared task."""
     results = {}
-    for split in task.eval_splits:
+    for split in prepared.eval_splits:
         ds = prepared.load(split, batch_size, max_length, shuffle=False, seed=seed)
         if task.kind == "pretraining":
             ds = with_pretraining_weights(ds)

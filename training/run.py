@@ -108,26 +108,41 @@ def resolve(spec):
     if spec.batch_size % strategy.num_replicas:
         raise UserError(f"--batch-size {spec.batch_size}: must be divisible by the "
                         f"{strategy.num_replicas} replicas of {strategy.description}.")
+    learning_rate = spec.learning_rate if spec.learning_rate is not None else task.learning_rate
+    warmup = spec.warmup_steps if spec.warmup_steps is not None else spec.steps // 10
+    return Plan(spec, strategy, task, None, None, learning_rate, warmup)
+
+
+def prepare(plan):
+    """The task's data source and the checks that need it, before any data is generated.
+
+    Runs with the run directory locked: a task may write there (a trained vocabulary).
+    """
+    import keras
+
+    spec, task = plan.spec, plan.task
     # Seed first: `tf.random.set_seed` after a SentencePiece tokenizer exists
     # invalidates the tokenizer's TF resource (GLUE/C4 pipelines then fail).
     keras.utils.set_random_seed(spec.seed)
     try:
-        prepared = task.prepare(_task_options(spec, task), spec.run_dir)
-    except (ValueError, OSError) as e:
+        plan.prepared = task.prepare(_task_options(spec, task), spec.run_dir)
+    except (ValueError, OSError, RuntimeError) as e:
         raise UserError(f"--task {spec.task}: {e}") from None
-    max_length = spec.max_length or task.default_max_length(prepared.info)
-    if max_length < task.min_length:
-        raise UserError(f"--max-length {max_length}: task {task.name} needs at least "
+    plan.max_length = spec.max_length or task.default_max_length(plan.prepared.info)
+    if plan.max_length < task.min_length:
+        raise UserError(f"--max-length {plan.max_length}: task {task.name} needs at least "
                         f"{task.min_length}.")
     if spec.init_from:
-        _load_encoder(spec.init_from, prepared.info, max_length)  # Checked before any data.
-    learning_rate = spec.learning_rate if spec.learning_rate is not None else task.learning_rate
-    warmup = spec.warmup_steps if spec.warmup_steps is not None else spec.steps // 10
-    return Plan(spec, strategy, task, prepared, max_length, learning_rate, warmup)
+        _load_encoder(spec.init_from, plan.prepared.info, plan.max_length)
+
+
+_OWN_DATA = ("train_file", "validation_file", "test_file", "text_column", "text_pair_column",
+             "label_column", "corpus", "vocab_size", "seed")
 
 
 def _task_options(spec, task):
     options = {"data_dir": spec.data_dir, "mock": spec.mock_data, "vocabulary": spec.vocabulary}
+    options.update({k: getattr(spec, k) for k in _OWN_DATA})
     examples = spec.num_train_examples or task.train_examples
     if examples:
         options["num_examples"] = {"train": examples}
@@ -242,14 +257,17 @@ def model_fingerprint(model, encoder):
 # ---- 6. Export ---------------------------------------------------------------------
 
 
-def export(model, run):
-    """Write `model.keras` whole: a single-device, uncompiled copy (no optimizer)."""
+def export(model, run, preprocessor=None):
+    """Write `model.keras` whole: a single-device, uncompiled copy (no optimizer), carrying
+    `preprocessor` if given (then it predicts on strings)."""
     import keras
 
     config = keras.saving.serialize_keras_object(model)
     config.pop("compile_config", None)  # No optimizer, no custom schedule in the file.
     copy = keras.saving.deserialize_keras_object(config)
     copy.set_weights(model.get_weights())
+    if preprocessor is not None:
+        copy.set_preprocessor(preprocessor)
     run.write_whole(MODEL_FILE, copy.save)
     return copy
 
@@ -294,6 +312,7 @@ def train(spec, callbacks=()):
                     print(f"{spec.run_dir}: this run already finished ({spec.steps} steps); "
                           "nothing to do.")
                     return finished
+            prepare(plan)
             return _train(plan, run, start_time, callbacks)
     except (RunDirError, checkpoints.CheckpointError) as e:
         raise UserError(e) from None
@@ -314,10 +333,11 @@ def _train(plan, run, start_time, extra_callbacks):
     train_ds = load_data(plan, "train", training=True)
     valid_ds = None
     if spec.eval_every:
-        valid_ds = load_data(plan, task.validation_split, training=False)
+        split = plan.prepared.validation_split
+        valid_ds = load_data(plan, split, training=False)
         if next(iter(valid_ds.take(1)), None) is None:
             raise UserError(f"--batch-size {spec.batch_size}: larger than the "
-                            f"{task.validation_split} split of {task.name}, so validation "
+                            f"{split} split of {task.name}, so validation "
                             "would be skipped; lower --batch-size or pass --eval-every 0.")
 
     strategy.activate()
@@ -380,8 +400,8 @@ def _train(plan, run, start_time, extra_callbacks):
         "backend": _backend(), "strategy": strategy.name,
         "strategy_description": strategy.description, "num_replicas": strategy.num_replicas,
         "steps": final_step, "resumed_from_step": start_step,
-        "train_time_s": round(train_time, 2), "eval_splits": list(task.eval_splits),
-        "eval_split": task.eval_splits[0], "max_length": plan.max_length,
+        "train_time_s": round(train_time, 2), "eval_splits": list(plan.prepared.eval_splits),
+        "eval_split": plan.prepared.eval_splits[0], "max_length": plan.max_length,
         "batch_size": spec.batch_size, "learning_rate": plan.learning_rate,
         "precision": spec.mixed_precision, "config": encoder.config.to_dict(),
         "model_fingerprint": fingerprint, "spec": spec.to_dict(), "history": history.values,
@@ -389,10 +409,11 @@ def _train(plan, run, start_time, extra_callbacks):
     if not strategy.is_chief:
         print(f"worker done: {final_step} steps (the chief saves and evaluates)")
         return results
-    exported = export(model, run)
+    preprocessor = plan.prepared.preprocessor
+    exported = export(model, run, preprocessor(plan.max_length) if preprocessor else None)
     evaluation = evaluate(exported, task, plan.prepared, spec.batch_size, plan.max_length,
                           spec.seed, spec.eval_steps)
-    first = evaluation[task.eval_splits[0]]
+    first = evaluation[plan.prepared.eval_splits[0]]
     results["evaluation"] = evaluation
     results["metrics"] = {k: v for k, v in first.items()
                           if k not in ("num_examples", "majority_baseline")}

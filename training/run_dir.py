@@ -30,7 +30,7 @@ LOCK_FILE = ".lock"
 TMP_PREFIX = ".tmp-"
 # Files and folders a run owns (removed by `overwrite`); nothing else is touched.
 RUN_FILES = ("run.json", "checkpoint.weights.h5", "checkpoint.json", "model.keras",
-             "metrics.json", "logs")
+             "metrics.json", "logs", "vocabulary.spm")
 
 
 class RunDirError(Exception):

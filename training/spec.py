@@ -84,8 +84,8 @@ def _field(default, help, group, number=None, choices=None, identity=True, cli=T
         "identity": identity, "cli": cli})
 
 
-_MODEL, _DATA, _OPT, _DIST, _OUT = ("task and model", "data", "optimization", "distribution",
-                                    "output")
+_MODEL, _DATA, _OWN, _OPT, _DIST, _OUT = ("task and model", "data", "your own data",
+                                          "optimization", "distribution", "output")
 OVERRIDES = ("num_layers", "hidden_dim", "intermediate_dim", "num_heads", "embedding_dim",
              "dropout")
 
@@ -125,6 +125,20 @@ class RunSpec:
                              "examples", _DATA)
     num_train_examples: Optional[int] = _field(None, "generated tasks: examples of the train "
                                                "split (default: the task's)", _DATA, POSITIVE)
+    train_file: Optional[str] = _field(None, "text_classification: training file (.csv, .tsv, "
+                                       ".jsonl)", _OWN)
+    validation_file: Optional[str] = _field(None, "text_classification: validation file", _OWN)
+    test_file: Optional[str] = _field(None, "text_classification: test file (evaluated at the "
+                                      "end instead of the validation file)", _OWN)
+    text_column: str = _field("text", "text_classification: column of the text", _OWN)
+    text_pair_column: Optional[str] = _field(None, "text_classification: column of the second "
+                                             "text of a pair", _OWN)
+    label_column: str = _field("label", "text_classification: column of the labels", _OWN)
+    corpus: Optional[list] = _field(None, "pretrain: your own plain-text files or directories "
+                                    "(documents separated by blank lines) instead of C4", _OWN)
+    vocab_size: Optional[int] = _field(None, "text_classification / pretrain --corpus: size of "
+                                       "the vocabulary trained when --vocabulary is not given "
+                                       "(default 8000)", _OWN, POSITIVE)
     steps: int = _field(1000, "total optimizer steps of the run", _OPT, POSITIVE)
     learning_rate: Optional[float] = _field(None, "peak learning rate (default: the task's)",
                                             _OPT, Number(float, 0))
@@ -187,6 +201,9 @@ class RunSpec:
         if self.warmup_steps is not None and self.warmup_steps > self.steps:
             raise SpecError(f"--warmup-steps {self.warmup_steps}: must be <= --steps "
                             f"{self.steps}.")
+        if self.vocabulary is not None and self.vocab_size is not None:
+            raise SpecError(f"--vocab-size {self.vocab_size}: not with --vocabulary (the size "
+                            "is the given vocabulary's).")
         if self.init_from is not None:
             given = [flag(k) for k in ("model",) + OVERRIDES if getattr(self, k) is not None]
             if given:
@@ -272,6 +289,8 @@ def add_arguments(parser):
             kwargs["metavar"] = "N" if meta["number"].type is int else "X"
         elif meta["choices"] is not None:
             kwargs["choices"] = meta["choices"]
+        elif f.name == "corpus":
+            kwargs.update(nargs="+", metavar="PATH")
         group.add_argument(flag(f.name), **kwargs)
 
 

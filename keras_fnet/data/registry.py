@@ -55,11 +55,18 @@ class PreparedTask:
             with, or None (byte/pixel/ListOps vocabularies).
         load: `load(split, batch_size, max_length, shuffle=None, seed=0,
             repeat=False, drop_remainder=False)` -> `tf.data.Dataset`.
+        eval_splits: split(s) of the final evaluation.
+        validation_split: split evaluated during training.
+        preprocessor: optional `preprocessor(max_length)` -> the preprocessor
+            layer the exported model carries (so it predicts on strings).
     """
 
     info: base.TaskInfo
     vocabulary: Optional[str]
     load: Callable[..., Any]
+    eval_splits: Tuple[str, ...] = ("test",)
+    validation_split: str = "validation"
+    preprocessor: Optional[Callable[[int], Any]] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,8 +135,11 @@ class Task:
 
         Args:
             options: dict of run options: `data_dir`, `mock`, `vocabulary`,
-                `num_examples` (dict split -> int or an int for train) ...
-            work_dir: the run directory, for tasks that write files.
+                `num_examples` (dict split -> int or an int for train), own
+                data (`train_file`, ..., `corpus`, `vocab_size`) ...
+            work_dir: the run directory, for tasks that write files (a
+                trained vocabulary); a file already there from the same run
+                is reused.
         """
         options = dict(options or {})
         if self.prepare_fn is not None:
@@ -143,7 +153,8 @@ class Task:
                                mock=options.get("mock", False), shuffle=shuffle, seed=seed,
                                repeat=repeat, drop_remainder=drop_remainder, **kwargs)
 
-        return PreparedTask(info, options.get("vocabulary"), load)
+        return PreparedTask(info, options.get("vocabulary"), load, self.eval_splits,
+                            self.validation_split)
 
 
 def register(task, aliases=()):
@@ -442,9 +453,70 @@ _TFDS_HELP = ("{dataset} comes from TFDS: on a machine with internet run `tfds b
               "--data_dir DIR`, copy DIR here and pass --data-dir DIR.")
 _TEXT_OPTIONS = ("vocabulary", "tokenizer")
 
+def _own_vocabulary(options, work_dir, filename):
+    """The vocabulary to use: the given one, or the run's own (trained once, then reused)."""
+    if options.get("vocabulary"):
+        return options["vocabulary"]
+    existing = os.path.join(work_dir, filename)
+    return existing if os.path.isfile(existing) else None
+
+
+def _prepare_pretrain(task, options, work_dir):
+    """C4 from TFDS, or the user's own corpus (`options["corpus"]`)."""
+    if not options.get("corpus"):
+        return Task.prepare(dataclasses.replace(task, prepare_fn=None), options, work_dir)
+    from keras_fnet.data import corpus
+
+    data = corpus.CorpusPretrainingData.from_paths(
+        options["corpus"], vocabulary=_own_vocabulary(options, work_dir,
+                                                      corpus.VOCABULARY_FILENAME),
+        vocab_size=options.get("vocab_size") or corpus.DEFAULT_VOCAB_SIZE, work_dir=work_dir,
+        seed=options.get("seed", 0))
+
+    def load(split, batch_size, max_length, shuffle=None, seed=0, repeat=False,
+             drop_remainder=False):
+        return data.load(split, batch_size, max_length, seed=seed,
+                         repeat=repeat or split == "train", drop_remainder=drop_remainder)
+
+    return PreparedTask(data.info, data.vocabulary_path, load, ("validation",), "validation")
+
+
+def _load_own_files(split, batch_size, max_length, **kwargs):
+    raise ValueError("text_classification reads the user's files: use "
+                     "`get_task('text_classification').prepare({'train_file': ..., "
+                     "'validation_file': ...}, work_dir)`.")
+
+
+def _prepare_text_classification(task, options, work_dir):
+    """The user's own `.csv`/`.tsv`/`.jsonl` files (see `keras_fnet.data.text_files`)."""
+    from keras_fnet.data import text_files
+
+    for option in ("train_file", "validation_file"):
+        if not options.get(option):
+            raise ValueError(f"--{option.replace('_', '-')} is required.")
+    data = text_files.TextClassificationData.from_files(
+        options["train_file"], options["validation_file"], options.get("test_file"),
+        text_column=options.get("text_column") or "text",
+        text_pair_column=options.get("text_pair_column"),
+        label_column=options.get("label_column") or "label",
+        vocabulary=_own_vocabulary(options, work_dir, text_files.VOCABULARY_FILENAME),
+        vocab_size=options.get("vocab_size") or text_files.DEFAULT_VOCAB_SIZE,
+        work_dir=work_dir)
+
+    def load(split, batch_size, max_length, shuffle=None, seed=0, repeat=False,
+             drop_remainder=False):
+        return data.load(split, batch_size, max_length, shuffle=bool(shuffle), seed=seed,
+                         repeat=repeat, drop_remainder=drop_remainder)
+
+    evals = ("test",) if options.get("test_file") else ("validation",)
+    return PreparedTask(data.info, data.vocabulary_path, load, evals, "validation",
+                        data.preprocessor)
+
+
 register(Task(
     "pretrain", _pretrain_info, _load_c4, kind="pretraining", eval_splits=("validation",),
     max_length=128, min_length=8, learning_rate=1e-4, options=_TEXT_OPTIONS,
+    prepare_fn=_prepare_pretrain,
     data_help="C4 comes from TFDS: `tfds build c4/en --data_dir DIR` (see the TFDS c4 page for "
     "the manual Common Crawl steps); pass --data-dir DIR and --vocabulary (a SentencePiece "
     "model, e.g. f_net_base_en's vocabulary.spm)."), aliases=("c4",))
@@ -491,3 +563,11 @@ register(Task(
     "github.com/google-research/long-range-arena), and put "
     "lra_release/tsv_data/new_aan_pairs.{train,eval,test}.tsv in DIR/lra_retrieval; "
     "pass --data-dir DIR."))
+register(Task(
+    "text_classification",
+    lambda options: base.TaskInfo("text_classification", 2, 0, ("accuracy",),
+                                  ("train", "validation", "test"), 128),
+    _load_own_files, eval_splits=("validation",), max_length=128, min_length=4, learning_rate=1e-3,
+    prepare_fn=_prepare_text_classification,
+    data_help="Pass --train-file and --validation-file (.csv, .tsv or .jsonl with a header "
+    "row / JSON keys), and --text-column, --text-pair-column, --label-column as needed."))

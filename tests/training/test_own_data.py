@@ -1,0 +1,59 @@
+"""The registry's own-data tasks through the training API: a CSV file to a model that predicts
+on strings, and pretraining on a plain-text corpus."""
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+
+from training import train
+from training_helpers import ARCH, subprocess_env, tail
+
+FAST = ARCH + ["--batch-size", "8", "--steps", "2", "--eval-every", "0", "--checkpoint-every",
+               "0", "--verbose", "0", "--max-length", "32", "--vocab-size", "300"]
+if __import__("keras").backend.backend() == "tensorflow":
+    FAST += ["--strategy", "default"]
+
+
+def _write_csv(path, n, seed):
+    rng = np.random.default_rng(seed)
+    words = {"pos": ["great", "superb", "lovely"], "neg": ["awful", "dull", "boring"]}
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, ["text", "label"])
+        writer.writeheader()
+        for i in range(n):
+            label = ("pos", "neg")[i % 2]
+            text = " ".join(rng.choice(words[label] + ["the", "movie", "was"], 6))
+            writer.writerow({"text": text, "label": label})
+
+
+def test_text_classification_from_csv_predicts_on_strings(tmp_path):
+    _write_csv(tmp_path / "train.csv", 48, 0)
+    _write_csv(tmp_path / "dev.csv", 16, 1)
+    results = train.main(FAST + ["--task", "text_classification", "--train-file",
+                                 tmp_path / "train.csv", "--validation-file", tmp_path / "dev.csv",
+                                 "--output-dir", tmp_path / "run"])
+    assert results["eval_split"] == "validation" and results["num_eval_examples"] == 16
+    assert (tmp_path / "run" / "vocabulary.spm").exists()
+    code = ("import keras, keras_fnet; m = keras.saving.load_model(%r); "
+            "print(sorted(set(m.predict_labels(['a great movie', 'dull and boring'], "
+            "verbose=0)) - {'pos', 'neg'}))" % str(tmp_path / "run" / "model.keras"))
+    result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
+                            env=subprocess_env(), capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0 and result.stdout.strip().endswith("[]"), tail(result)
+
+
+def test_pretrain_on_own_corpus(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    rng = np.random.default_rng(0)
+    words = ["alpha", "beta", "gamma", "delta", "omega", "sigma"]
+    (corpus / "a.txt").write_text("\n\n".join(
+        " ".join(" ".join(rng.choice(words, 6)).capitalize() + "." for _ in range(4))
+        for _ in range(12)))
+    results = train.main(FAST + ["--task", "pretrain", "--corpus", corpus,
+                                 "--output-dir", tmp_path / "run"])
+    assert set(results["metrics"]) >= {"mlm_accuracy", "nsp_accuracy"}
+    assert results["config"]["vocabulary_size"] <= 300
+    assert (tmp_path / "run" / "vocabulary.spm").exists()
