@@ -4,11 +4,12 @@
     python -m benchmarks.accuracy --quick              # a minutes-long check
     python -m benchmarks.accuracy --help
 
-Each run is one `python -m training.train` subprocess, the same training code
-users run, with the same size, steps, batch, learning rate and schedule for
-every family; only `--model <family>_<size>` changes. Runs are interleaved
-(seed by seed, every family in turn) so that load on the machine spreads over
-all families. A finished run (its `metrics.json`) is reused, so an interrupted
+Each run is one `training.run.train(spec)` call (the API behind `python -m
+training.train`) in a fresh process of its backend, with the same size, steps,
+batch, learning rate and schedule for every family; only the model
+`<family>_<size>` changes. Runs are interleaved (seed by seed, every family in
+turn) so that load on the machine spreads over all families. A finished run is
+reported from its run directory without training again, so an interrupted
 study picks up where it stopped.
 
 Then the same config and seed trains on the other backends, and their loss
@@ -23,11 +24,8 @@ rows: the majority-class accuracy of each seed's test split.
 import argparse
 import csv
 import glob
-import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
 FAMILIES = ("bert", "fnet", "linear", "random", "ff_only", "fnet_hybrid", "performer",
@@ -77,32 +75,27 @@ def run_dir(args, backend, family, seed):
     return os.path.join(args.runs_dir, args.task, backend, f"{family}_s{seed}")
 
 
+def run_spec(args, backend, family, seed):
+    """The `training.spec.RunSpec` of one run of the study."""
+    from training.spec import RunSpec
+
+    return RunSpec(
+        task=args.task, model=f"{family}_{args.size}", num_layers=args.num_layers,
+        hidden_dim=args.hidden_dim, intermediate_dim=args.intermediate_dim,
+        num_heads=args.num_heads, steps=args.steps, batch_size=args.batch_size,
+        max_length=args.max_length, num_train_examples=args.num_train_examples,
+        learning_rate=args.learning_rate, seed=seed, data_dir=args.data_dir,
+        output_dir=run_dir(args, backend, family, seed), checkpoint_every=0, log_every=10,
+        verbose=0)
+
+
 def train_once(args, backend, family, seed):
-    """One training run (reused when its metrics.json is complete). Returns metrics.json."""
-    out = run_dir(args, backend, family, seed)
-    metrics_file = os.path.join(out, "metrics.json")
-    if os.path.exists(metrics_file):
-        with open(metrics_file) as f:
-            metrics = json.load(f)
-        if metrics.get("steps") == args.steps:
-            return metrics
-    command = [
-        sys.executable, "-m", "training.train", "--task", args.task,
-        "--model", f"{family}_{args.size}", "--num-layers", str(args.num_layers),
-        "--hidden-dim", str(args.hidden_dim), "--intermediate-dim", str(args.intermediate_dim),
-        "--num-heads", str(args.num_heads), "--steps", str(args.steps),
-        "--batch-size", str(args.batch_size), "--max-length", str(args.max_length),
-        "--num-train-examples", str(args.num_train_examples),
-        "--learning-rate", str(args.learning_rate), "--seed", str(seed),
-        "--data-dir", args.data_dir, "--output-dir", out, "--checkpoint-every", "0",
-        "--log-every", "10", "--verbose", "0",
-    ]
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(command, env=env, capture_output=True, text=True)
-    if result.returncode:
-        raise RuntimeError(f"run failed: {' '.join(command)}\n{result.stderr[-3000:]}")
-    with open(metrics_file) as f:
-        return json.load(f)
+    """One training run through `training.run.train`, in a fresh process for its backend.
+    A finished run is not trained again: the API returns its stored results."""
+    from training import run
+
+    return run.train_in_subprocess(run_spec(args, backend, family, seed), backend=backend,
+                                   env={"TF_CPP_MIN_LOG_LEVEL": "3"})
 
 
 def row(args, family, seed, metrics):

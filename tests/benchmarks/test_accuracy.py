@@ -67,3 +67,12 @@ def test_plots_and_loss_curves(args, tmp_path):
 def test_unknown_family_is_refused():
     with pytest.raises(SystemExit):
         accuracy.parse_args(["--families", "fnet", "transformer_xl"])
+
+
+def test_each_run_is_a_valid_training_spec(args):
+    spec = accuracy.run_spec(args, "jax", "ff_only", 1).validated()
+    assert spec.model == "ff_only_tiny" and spec.seed == 1 and spec.steps == args.steps
+    assert spec.output_dir.endswith(os.path.join("listops", "jax", "ff_only_s1"))
+    # Every family of one seed differs only in the model.
+    other = accuracy.run_spec(args, "jax", "fnet", 1)
+    assert {k for k, v in spec.identity().items() if other.identity()[k] != v} == {"model"}
