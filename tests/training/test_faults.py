@@ -283,3 +283,9 @@ def test_batch_larger_than_the_validation_set_still_validates(tmp_path):
     results = train.main(tiny_args(tmp_path, "--steps", "2", "--eval-every", "2",
                                    "--batch-size", "100", "--eval-steps", "1"))
     assert len(results["history"]["val_loss"]) == 1
+
+
+def test_subprocess_api_reports_the_one_line_error(tmp_path):
+    spec = tiny_spec(tmp_path, model="nope_tiny")
+    with pytest.raises(run_lib.UserError, match="Unknown --model 'nope_tiny'"):
+        run_lib.train_in_subprocess(spec)
