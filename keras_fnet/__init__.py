@@ -19,6 +19,7 @@ from keras_fnet.models import (
     build_pretrainer,
     pretraining_losses,
 )
+from keras_fnet.presets import from_preset
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,7 @@ __all__ = [
     "build_classifier",
     "build_encoder",
     "build_pretrainer",
+    "from_preset",
     "get_config",
     "pretraining_losses",
     "layers",
