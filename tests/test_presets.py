@@ -113,8 +113,7 @@ def test_classifier_from_encoder_preset_gets_a_fresh_compiled_head(tmp_path, voc
     for variable in clf.encoder.weights:
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), values[variable.path])
     x = _inputs()
-    history = clf.fit(x, np.array([0, 3]), epochs=1, verbose=0)  # compiled: ready to fit
-    assert np.isfinite(history.history["loss"][0])
+    assert clf.compiled and isinstance(clf.loss, keras.losses.SparseCategoricalCrossentropy)
     # A classifier preset keeps its own head unless another size is asked for.
     clf_dir = str(tmp_path / "clf")
     clf.save_to_preset(clf_dir)
