@@ -59,6 +59,19 @@ class _ConfiguredModel(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    def save_to_preset(self, preset_dir, vocabulary=None, overwrite=False):
+        """Write this model as a preset directory; see `keras_fnet.presets.save`."""
+        from keras_fnet import presets
+
+        return presets.save(self, preset_dir, vocabulary=vocabulary, overwrite=overwrite)
+
+    @classmethod
+    def from_preset(cls, preset_dir, **kwargs):
+        """Load a preset directory as this class; see `keras_fnet.presets.from_preset`."""
+        from keras_fnet import presets
+
+        return presets.from_preset(preset_dir, cls=cls, **kwargs)
+
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
 class Encoder(_ConfiguredModel):

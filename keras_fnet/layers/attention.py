@@ -21,9 +21,12 @@ def _check_heads(layer, hidden):
 class AttentionMixing(MixingLayer):
     """Multi-head scaled dot-product self-attention (BERT's mixing sublayer).
 
-    Wraps `keras.layers.MultiHeadAttention` (the layer keras-hub's BERT uses),
-    so it gets the backend's fused attention kernel where one exists. Padded
-    keys (`padding_mask == 0`) get no attention weight.
+    Holds a `keras.layers.MultiHeadAttention` (the layer keras-hub's BERT
+    uses) for its projections. Without dropout (inference, or `dropout=0`) the
+    attention itself is `keras.ops.dot_product_attention`, the backend's fused
+    kernel (PyTorch SDPA); a training step with dropout writes the
+    probabilities out to drop them, as BERT does. Padded keys
+    (`padding_mask == 0`) get no attention weight.
 
     Args:
         num_heads: number of heads; must divide the hidden size.
@@ -63,13 +66,26 @@ class AttentionMixing(MixingLayer):
         self.attention.build(input_shape, input_shape)
 
     def call(self, inputs, padding_mask=None, training=None):
-        attention_mask = None
+        mha = self.attention
+        query = mha._query_dense(inputs)  # [batch, seq, heads, head_dim]
+        key = mha._key_dense(inputs)
+        value = mha._value_dense(inputs)
+        mask = None
         if padding_mask is not None:
-            # [batch, 1, keys]: every query may attend to the real keys.
-            attention_mask = ops.expand_dims(ops.cast(padding_mask, "bool"), 1)
-        return self.attention(
-            inputs, inputs, attention_mask=attention_mask, training=training
-        )
+            # [batch, 1, 1, keys]: every query may attend to the real keys.
+            mask = ops.cast(padding_mask, "bool")[:, None, None, :]
+        if training and self.dropout > 0:
+            # Dropout on the attention probabilities needs them written out:
+            # Keras' softmax-then-dropout path.
+            attended, _ = mha._compute_attention(
+                query, key, value, attention_mask=mask, training=training
+            )
+        else:
+            # The backend's fused kernel (PyTorch SDPA, cuDNN/flash on GPU).
+            attended = ops.dot_product_attention(
+                query, key, value, mask=mask, scale=1.0 / math.sqrt(query.shape[-1])
+            )
+        return mha._output_dense(attended)
 
     def get_config(self):
         return {
