@@ -37,9 +37,10 @@ import datetime
 import json
 import os
 import shutil
-import tempfile
 
 import keras
+
+from keras_fnet.convert.common import read_json, whole_directory
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
@@ -84,32 +85,6 @@ def _encoder_layers(encoder):
     return list(encoder._flatten_layers())
 
 
-def _prepare_target(preset_dir, overwrite):
-    """Refuse a target that cannot be replaced; return its absolute path."""
-    target = os.path.abspath(preset_dir)
-    if os.path.exists(target):
-        if not os.path.isdir(target):
-            raise PresetError(f"{preset_dir!r} exists and is not a directory.")
-        if os.listdir(target) and not overwrite:
-            raise PresetError(
-                f"{preset_dir!r} exists and is not empty; pass overwrite=True to replace it."
-            )
-    return target
-
-
-def _move_into_place(tmp, target):
-    """Rename the finished `tmp` directory to `target`, replacing it whole."""
-    if os.path.isdir(target):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-",
-                               dir=os.path.dirname(target))
-        os.rmdir(old)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-
-
 def save(model, preset_dir, vocabulary=None, overwrite=False):
     """Write a zoo model as a preset directory (see the module docstring).
 
@@ -142,11 +117,7 @@ def save(model, preset_dir, vocabulary=None, overwrite=False):
     vocabulary = vocabulary or getattr(model, "spm_path", None)
     if vocabulary is not None and not os.path.isfile(vocabulary):
         raise PresetError(f"Vocabulary file {vocabulary!r} not found.")
-    target = _prepare_target(preset_dir, overwrite)
-    parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.tmp-", dir=parent)
-    try:
+    with whole_directory(preset_dir, overwrite=overwrite, error=PresetError) as tmp:
         _write_json(os.path.join(tmp, CONFIG_FILE), _serialized(encoder))
         _write_json(os.path.join(tmp, METADATA_FILE), {
             "keras_version": keras.version(),
@@ -165,9 +136,6 @@ def save(model, preset_dir, vocabulary=None, overwrite=False):
         if vocabulary is not None:
             os.makedirs(os.path.join(tmp, os.path.dirname(VOCABULARY_FILE)))
             shutil.copyfile(vocabulary, os.path.join(tmp, VOCABULARY_FILE))
-        _move_into_place(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return preset_dir
 
 
@@ -182,14 +150,7 @@ def _version():
 
 
 def _read_json(path):
-    try:
-        with open(path) as f:
-            value = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PresetError(f"{path}: not a readable JSON file ({error}).") from None
-    if not isinstance(value, dict):
-        raise PresetError(f"{path}: expected a JSON object, got {type(value).__name__}.")
-    return value
+    return read_json(path, error=PresetError)
 
 
 def detect_format(preset_dir):
