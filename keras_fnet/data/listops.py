@@ -59,7 +59,6 @@ CLS_ID = 1
 UNK_ID = 2
 VOCABULARY_SIZE = len(VOCABULARY)
 
-LRA_SPLIT_SIZES = {"train": 96000, "validation": 2000, "test": 2000}
 
 
 class _TooLong(Exception):
