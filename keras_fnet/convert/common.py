@@ -109,37 +109,6 @@ class Checkpoint:
     source: str = ""
 
 
-def encoder_weight_names(num_layers):
-    """This project's weight names of an encoder with `num_layers` blocks."""
-    names = [
-        "embeddings/token_embedding",
-        "embeddings/segment_embedding",
-        "embeddings/position_embedding",
-        "embeddings/layer_norm/gamma",
-        "embeddings/layer_norm/beta",
-        "embeddings/projection/kernel",
-        "embeddings/projection/bias",
-    ]
-    for i in range(num_layers):
-        for layer in ("mixing_layer_norm", "output_layer_norm"):
-            names += [f"block_{i}/{layer}/gamma", f"block_{i}/{layer}/beta"]
-        for layer in ("intermediate", "output"):
-            names += [f"block_{i}/{layer}/kernel", f"block_{i}/{layer}/bias"]
-    return names + ["pooler/kernel", "pooler/bias"]
-
-
-PRETRAINER_HEAD_NAMES = [
-    "mlm_head/dense/kernel",
-    "mlm_head/dense/bias",
-    "mlm_head/layer_norm/gamma",
-    "mlm_head/layer_norm/beta",
-    "mlm_head/bias",
-    "nsp_head/kernel",
-    "nsp_head/bias",
-]
-CLASSIFIER_HEAD_NAMES = ["logits/kernel", "logits/bias"]
-
-
 def _dense(layer):
     return {"kernel": layer.kernel, "bias": layer.bias}
 
