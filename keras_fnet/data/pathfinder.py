@@ -42,7 +42,6 @@ import time
 
 import numpy as np
 
-NUM_CLASSES = 2
 RESOLUTIONS = (32, 64, 128)
 # (path length in pixels at 32 x 32, number of paths) per difficulty; the
 # length scales linearly with the resolution.
