@@ -13,9 +13,15 @@ read; absolute times move with the load on the machine.
 Memory on CPU is the resident set size (RSS). `/proc/self/status` gives the
 current RSS (`VmRSS`) and its high-water mark (`VmHWM`); writing `5` to
 `/proc/self/clear_refs` resets the mark, so a worker measures each model's own
-peak as "high-water mark minus RSS before the model was built". Workers run
-with `MALLOC_MMAP_THRESHOLD_` fixed so that freed large buffers go back to the
-OS and one model's freed memory does not hide the next model's peak.
+peak as "high-water mark minus RSS before the model was built". Before each
+model, `malloc_trim(0)` hands the heap's free pages back to the OS so that one
+model's freed memory does not hide the next model's peak. (Workers used to fix
+`MALLOC_MMAP_THRESHOLD_` instead; that makes every large tensor a fresh mmap
+with its page faults, and made eager torch steps 2-3x slower.)
+
+Load: every timed cell records the load average and, from `/proc/stat`, how
+many cores other processes kept busy and the steal time while it ran
+(`LoadMeter`): a cell timed on a busy machine says so.
 """
 
 import csv
@@ -151,6 +157,73 @@ def reset_peak_rss():
         return False
 
 
+def malloc_trim():
+    """Give the C heap's free pages back to the OS (glibc; a no-op elsewhere)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+# ----------------------------------------------------------------------------
+# Load
+
+
+def _cpu_ticks():
+    """(busy, steal, total) jiffies of all CPUs from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0, 0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    steal = fields[7] if len(fields) > 7 else 0
+    total = sum(fields[:8])
+    return total - idle - steal, steal, total
+
+
+def _own_ticks():
+    """CPU jiffies used by this process (all threads) so far."""
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def load_average():
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError):
+        return float("nan")
+
+
+class LoadMeter:
+    """What else ran on the machine between `start()` and `stop()`.
+
+    `stop()` returns dict(load_avg: 1-minute load average at the end,
+    others_cpu: cores kept busy by other processes on average, steal_pct: CPU
+    steal by the hypervisor, percent of all CPU time).
+    """
+
+    def start(self):
+        self.begin = _cpu_ticks(), _own_ticks()
+        return self
+
+    def stop(self):
+        (busy0, steal0, total0), own0 = self.begin
+        (busy1, steal1, total1), own1 = _cpu_ticks(), _own_ticks()
+        cores = os.cpu_count() or 1
+        total = max(1, total1 - total0)
+        others = max(0, (busy1 - busy0) - (own1 - own0)) / total * cores
+        return dict(load_avg=load_average(), others_cpu=round(others, 2),
+                    steal_pct=round(100 * (steal1 - steal0) / total, 1))
+
+
 # ----------------------------------------------------------------------------
 # Timing
 
@@ -175,6 +248,12 @@ def interleaved_medians(fns, rounds, budget_s=None, min_rounds=3, log=None):
     Returns:
         dict name -> dict(median_s, p25_s, p75_s, rounds).
     """
+    times = interleaved_times(fns, rounds, budget_s, min_rounds, log)
+    return {name: summarize(values) for name, values in times.items()}
+
+
+def interleaved_times(fns, rounds, budget_s=None, min_rounds=3, log=None):
+    """Like `interleaved_medians`, but returns every time: dict name -> [seconds]."""
     times = {name: [] for name in fns}
     start = time.perf_counter()
     for r in range(rounds):
@@ -185,7 +264,12 @@ def interleaved_medians(fns, rounds, budget_s=None, min_rounds=3, log=None):
             log(f"  round {r + 1}/{rounds} ({elapsed:.1f}s)")
         if budget_s and r + 1 >= min_rounds and elapsed / (r + 1) * (r + 2) > budget_s:
             break
-    return {name: summarize(values) for name, values in times.items()}
+    return times
+
+
+def spread(values):
+    """(max - min) / median of a list of times: the cell's relative spread."""
+    return (max(values) - min(values)) / statistics.median(values) if values else float("nan")
 
 
 def summarize(values):
@@ -200,16 +284,22 @@ def summarize(values):
 # Workers: one process per backend
 
 
-def worker_env(backend):
+def worker_env(backend, threads=None):
+    """The environment of a worker: its backend and, when given, its CPU threads."""
     env = dict(os.environ)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+                   TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1")
+        if threads == 1:
+            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " " + flags).strip()
     env["KERAS_BACKEND"] = backend
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", "1048576")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
 
-def run_worker(module, backend, spec, timeout_s, log=print):
+def run_worker(module, backend, spec, timeout_s, log=print, threads=None):
     """Run `python -m module --worker JSON` under `KERAS_BACKEND=backend`.
 
     Progress lines on the worker's stderr are echoed (noise from the
@@ -218,7 +308,7 @@ def run_worker(module, backend, spec, timeout_s, log=print):
     """
     command = [sys.executable, "-m", module, "--worker", json.dumps(spec)]
     process = subprocess.Popen(
-        command, env=worker_env(backend), stdout=subprocess.PIPE,
+        command, env=worker_env(backend, threads), stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
     rows, deadline, status = [], time.time() + timeout_s, "ok"
@@ -272,13 +362,28 @@ def progress(message):
 # Tables
 
 
-def write_csv(path, rows, columns):
+def write_text(path, text, newline=None):
+    """Write a file whole: a temporary name in the same folder, then `os.replace`."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({c: row.get(c, "") for c in columns})
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", newline=newline) as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
+def write_csv(path, rows, columns):
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in columns})
+    write_text(path, buffer.getvalue(), newline="")
+
+
+def write_json(path, value):
+    write_text(path, json.dumps(value, indent=1))
 
 
 def read_csv(path):

@@ -55,33 +55,12 @@ def pipeline_rate(name, split, max_length, batch_size, num_batches):
     return num_batches / (time.perf_counter() - start)
 
 
-def _stand_in(length):
-    ids = keras.Input((length,), dtype="int32", name="token_ids")
-    seg = keras.Input((length,), dtype="int32", name="segment_ids")
-    mask = keras.Input((length,), dtype="int32", name="padding_mask")
-    h = keras.layers.Embedding(32000, 512)(ids)
-    h = h + keras.layers.Embedding(4, 512)(seg)
-    for _ in range(4):
-        f = keras.layers.Dense(2048, activation="gelu")(h)
-        h = keras.layers.LayerNormalization()(h + keras.layers.Dense(512)(f))
-    out = keras.layers.Dense(2)(h[:, 0])
-    model = keras.Model({"token_ids": ids, "segment_ids": seg,
-                         "padding_mask": mask}, out)
-    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True))
-    return model, "plain-Keras stand-in (4 x 512 x 2048)"
-
-
 def model_rate(batch_size, length=512, steps=3):
     """Training batches/s of fnet_small at `length`."""
-    try:
-        import keras_fnet
+    import keras_fnet
 
-        model = keras_fnet.build_classifier("fnet_small", num_classes=2)
-        label = "keras_fnet fnet_small classifier"
-    except Exception as e:  # the library is optional here
-        print(f"build_classifier unavailable ({e}); using a stand-in")
-        model, label = _stand_in(length)
+    model = keras_fnet.build_classifier("fnet_small", num_classes=2)
+    label = "keras_fnet fnet_small classifier"
     rng = np.random.default_rng(0)
     x = {
         "token_ids": rng.integers(3, 1000, (batch_size, length)).astype(

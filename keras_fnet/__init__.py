@@ -21,6 +21,7 @@ from keras_fnet.models import (
     build_pretrainer,
     pretraining_losses,
 )
+from keras_fnet.presets import from_preset
 
 if importlib.util.find_spec("keras_hub") is not None:
     # Registers the preprocessing layers, so `keras.saving.load_model` reads a
@@ -45,6 +46,7 @@ __all__ = [
     "build_classifier",
     "build_encoder",
     "build_pretrainer",
+    "from_preset",
     "get_config",
     "pretraining_losses",
     "layers",

@@ -14,21 +14,9 @@ Example:
 import dataclasses
 from typing import Optional, Tuple
 
-# Mixing names understood by `keras_fnet.layers.get_mixing_layer`. Kept here as
-# data so that configs validate without importing the layers.
-MIXING_NAMES = (
-    "fourier",
-    "hartley",
-    "dct",
-    "hadamard",
-    "linear",
-    "random",
-    "identity",
-    "attention",
-    "performer",
-)
-# Mixings that split the hidden dimension into heads.
-_HEADED_MIXINGS = ("attention", "performer")
+# What an encoder reads: token and segment ids (text), or float vectors
+# `[batch, sequence, feature_dim]` (image rows or patches, audio frames, ...).
+INPUT_KINDS = ("tokens", "features")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +37,8 @@ class EncoderConfig:
         num_segments: number of segment (token type) ids.
         dropout: dropout rate after the embeddings, the feed-forward sublayer
             and inside attention.
-        mixing: token-mixing sublayer of every block, one of `MIXING_NAMES`.
+        mixing: token-mixing sublayer of every block, a name of
+            `keras_fnet.layers.MIXINGS`.
         attention_layers: indices of blocks that use self-attention instead of
             `mixing` (the hybrid models). Negative indices count from the top,
             so `(-2, -1)` is "the top two layers" at any depth.
@@ -61,6 +50,13 @@ class EncoderConfig:
         num_random_features: random features per head of `performer` mixing.
         seed: seed of the fixed matrices of `random` and `performer` mixing
             (block `i` uses `seed + i`).
+        input_kind: `"tokens"` (token and segment ids; `vocabulary_size` and
+            `num_segments` apply) or `"features"` (float vectors of width
+            `feature_dim`, projected instead of embedded).
+        feature_dim: width of each input vector; required for `"features"`.
+        use_position_embedding: add learned position embeddings.
+        norm_first: pre-LayerNorm blocks (`x + mix(LN(x))`) and a final
+            LayerNorm, instead of the official post-LayerNorm blocks.
     """
 
     vocabulary_size: int = 32000
@@ -78,6 +74,10 @@ class EncoderConfig:
     fourier_implementation: str = "auto"
     num_random_features: int = 256
     seed: int = 0
+    input_kind: str = "tokens"
+    feature_dim: Optional[int] = None
+    use_position_embedding: bool = True
+    norm_first: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "attention_layers", tuple(self.attention_layers))
@@ -94,9 +94,21 @@ class EncoderConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-        if self.mixing not in MIXING_NAMES:
+        # The layer registry is filled when `keras_fnet.layers` is imported
+        # (always, by `import keras_fnet`); configs only look names up in it.
+        from keras_fnet.layers.base import mixing_class
+
+        mixing = mixing_class(self.mixing)
+        if self.input_kind not in INPUT_KINDS:
             raise ValueError(
-                f"Unknown mixing {self.mixing!r}. Valid names: {', '.join(MIXING_NAMES)}."
+                f"`input_kind` must be one of {', '.join(INPUT_KINDS)}, got {self.input_kind!r}."
+            )
+        features = self.feature_dim
+        if self.input_kind == "features" and (
+            isinstance(features, bool) or not isinstance(features, int) or features < 1
+        ):
+            raise ValueError(
+                f"`feature_dim` must be a positive integer for feature inputs, got {features!r}."
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout!r}.")
@@ -111,7 +123,7 @@ class EncoderConfig:
                 "`fourier_implementation` must be 'auto', 'fft' or 'dft', got "
                 f"{self.fourier_implementation!r}."
             )
-        uses_heads = self.mixing in _HEADED_MIXINGS or self.attention_layers
+        uses_heads = mixing.uses_heads or self.attention_layers
         if uses_heads and self.hidden_dim % self.num_heads:
             raise ValueError(
                 f"`hidden_dim` ({self.hidden_dim}) must be divisible by `num_heads` "

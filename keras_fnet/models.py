@@ -1,63 +1,200 @@
 """Functional models of the zoo: encoder, classifier, pretrainer.
 
 Each is a functional `keras.Model` (a subclass only so that it is rebuilt from
-its config when a `.keras` file is loaded, as keras-hub's models are). All take
-the same inputs:
+its config when a `.keras` file is loaded, as keras-hub's models are). A text
+encoder (`input_kind="tokens"`, the default) takes
 
     token_ids    int   [batch, sequence]
     segment_ids  int   [batch, sequence]
     padding_mask int   [batch, sequence]   1 at real tokens (ignored by FNet)
+
+and a feature encoder (`input_kind="features"`) takes
+
+    features     float [batch, sequence, feature_dim]
+    padding_mask int   [batch, sequence]
+
+Every model keeps its dtype policy, and the quantization of its layers
+(`model.quantize("int8")`), through `get_config` and a `.keras` file. NumPy
+inputs are checked on the host before any compiled step (`__call__`, `fit`,
+`predict`, `evaluate`): token and segment ids must lie in `[0, vocabulary_size)`
+and `[0, num_segments)`. Tensors and `tf.data` pipelines are not checked (the
+values are not on the host), nor is anything inside a user's own
+`jax.jit`/`tf.function`: there JAX reads NaN for an id >= the table size and
+the last row for -1.
 """
 
 import keras
 
 from keras_fnet.config import get_config
-from keras_fnet.layers import Embeddings, EncoderBlock, MaskedLMHead, get_mixing_layer
+from keras_fnet.layers import (
+    Embeddings,
+    EncoderBlock,
+    FeatureEmbeddings,
+    MaskedLMHead,
+    get_mixing_layer,
+)
+from keras_fnet.layers.embeddings import check_ids
 from keras_fnet.preprocessing.task import PreprocessorMixin
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
-def _encoder_inputs():
-    return {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+def _token_inputs(config):
+    del config
+    return {name: ((None,), "int32") for name in INPUT_NAMES}
 
 
-def _check_inputs(inputs, required=INPUT_NAMES):
+def _feature_inputs(config):
+    return {"features": ((None, config.feature_dim), "float32"), "padding_mask": ((None,), "int32")}
+
+
+def _token_embeddings(config, **kwargs):
+    return Embeddings(config.vocabulary_size, num_segments=config.num_segments, **kwargs)
+
+
+def _feature_embeddings(config, **kwargs):
+    del config
+    return FeatureEmbeddings(**kwargs)
+
+
+# Per input kind: the model inputs (name -> (shape without batch, dtype)), the
+# embedding layer, and which inputs it reads.
+INPUT_KINDS = {
+    "tokens": (_token_inputs, _token_embeddings, ("token_ids", "segment_ids")),
+    "features": (_feature_inputs, _feature_embeddings, ("features",)),
+}
+
+
+def input_specs(config):
+    """`{name: (shape without batch, dtype)}` of an encoder's inputs."""
+    return INPUT_KINDS[config.input_kind][0](config)
+
+
+def _model_inputs(specs):
+    return {
+        name: keras.Input(shape=shape, dtype=dtype, name=name)
+        for name, (shape, dtype) in specs.items()
+    }
+
+
+def _check_inputs(inputs, specs):
     """Clear errors for inputs that the functional graph would silently cast."""
     if not isinstance(inputs, dict):
         raise TypeError(
-            f"Inputs must be a dict with keys {list(required)}, got "
-            f"{type(inputs).__name__}."
+            f"Inputs must be a dict with keys {list(specs)}, got {type(inputs).__name__}."
         )
-    missing = [name for name in required if name not in inputs]
+    missing = [name for name in specs if name not in inputs]
     if missing:
-        raise ValueError(f"Missing input(s) {missing}; expected keys {list(required)}.")
-    for name in required:
+        raise ValueError(f"Missing input(s) {missing}; expected keys {list(specs)}.")
+    for name, (shape, dtype) in specs.items():
         value = inputs[name]
-        shape = getattr(value, "shape", None)
-        if shape is None:
+        got = getattr(value, "shape", None)
+        if got is None:
             continue
-        if len(shape) != 2:
-            raise ValueError(
-                f"`{name}` must have shape [batch, sequence], got shape {tuple(shape)}."
-            )
-        dtype = keras.backend.standardize_dtype(value.dtype)
-        if "int" not in dtype and dtype != "bool":
-            raise TypeError(f"`{name}` must hold integers, got dtype {dtype}.")
+        if len(got) != len(shape) + 1:
+            layout = ", ".join(["batch", "sequence", "features"][: len(shape) + 1])
+            raise ValueError(f"`{name}` must have shape [{layout}], got shape {tuple(got)}.")
+        if got[1] == 0:
+            raise ValueError(f"`{name}` has sequence length 0; an encoder needs at least one position.")
+        kind = "float" if "float" in dtype else "int"
+        got_dtype = keras.backend.standardize_dtype(value.dtype)
+        if kind not in got_dtype and not (kind == "int" and got_dtype == "bool"):
+            words = {"float": "floats", "int": "integers"}
+            raise TypeError(f"`{name}` must hold {words[kind]}, got dtype {got_dtype}.")
+
+
+def _base_policy(dtype):
+    """The dtype policy of every layer: `dtype`, a saved `DTypePolicyMap`'s
+    default, or the global policy when None."""
+    if dtype is None:
+        return keras.config.dtype_policy()
+    policy = keras.dtype_policies.get(dtype)
+    if isinstance(policy, keras.dtype_policies.DTypePolicyMap):
+        return policy.default_policy
+    return policy
 
 
 class _ConfiguredModel(keras.Model):
-    """Functional model whose call checks its inputs before the graph casts them."""
+    """Functional model with a config-rebuilt graph, checked inputs, and its
+    dtype policy (and its layers' quantization) kept in its config."""
 
-    _required_inputs = INPUT_NAMES
+    def _finish_init(self, dtype, specs, id_limits):
+        self._input_specs = specs
+        self._id_limits = id_limits
+        self.dtype_policy = _base_policy(dtype)
+        saved = keras.dtype_policies.get(dtype) if dtype is not None else None
+        if isinstance(saved, keras.dtype_policies.DTypePolicyMap):
+            # A quantized model's config lists its quantized layers by path;
+            # setting a layer's quantized policy quantizes it (Keras' own way),
+            # so the saved weights then load into the same variables.
+            for layer in self._flatten_layers():
+                if layer.path in saved and not getattr(layer, "_is_quantized", False):
+                    layer.dtype_policy = saved[layer.path]
+
+    def _dtype_config(self):
+        quantized = {
+            layer.path: layer.dtype_policy
+            for layer in self._flatten_layers(include_self=False)
+            if layer.quantization_mode is not None
+        }
+        if not quantized:
+            return keras.dtype_policies.serialize(self.dtype_policy)
+        policy_map = keras.dtype_policies.DTypePolicyMap(self.dtype_policy, quantized)
+        return keras.saving.serialize_keras_object(policy_map)
+
+    def _check_host_inputs(self, inputs):
+        if isinstance(inputs, dict):
+            for name, limit in self._id_limits.items():
+                check_ids(inputs.get(name), limit, name)
 
     def __call__(self, inputs, *args, **kwargs):
-        _check_inputs(inputs, self._required_inputs)
+        _check_inputs(inputs, self._input_specs)
+        self._check_host_inputs(inputs)
         return super().__call__(inputs, *args, **kwargs)
+
+    def fit(self, x=None, *args, **kwargs):
+        self._check_host_inputs(x)
+        return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self._check_host_inputs(x)
+        return super().evaluate(x, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self._check_host_inputs(x)
+        return super().predict(x, *args, **kwargs)
+
+    def compute_output_spec(self, inputs, *args, **kwargs):
+        # The layers' shape functions read the shapes of symbolic inputs;
+        # arrays are replaced by their specs first.
+        inputs = {
+            name: keras.KerasTensor(value.shape, keras.backend.standardize_dtype(value.dtype))
+            for name, value in inputs.items()
+        }
+        return super().compute_output_spec(inputs, *args, **kwargs)
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    def save_to_preset(self, preset_dir, vocabulary=None, overwrite=False):
+        """Write this model as a preset directory; see `keras_fnet.presets.save`."""
+        from keras_fnet import presets
+
+        return presets.save(self, preset_dir, vocabulary=vocabulary, overwrite=overwrite)
+
+    @classmethod
+    def from_preset(cls, preset_dir, **kwargs):
+        """Load a preset directory as this class; see `keras_fnet.presets.from_preset`."""
+        from keras_fnet import presets
+
+        return presets.from_preset(preset_dir, cls=cls, **kwargs)
+
+
+def _id_limits(config):
+    if config.input_kind != "tokens":
+        return {}
+    return {"token_ids": config.vocabulary_size, "segment_ids": config.num_segments}
 
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
@@ -65,51 +202,66 @@ class Encoder(_ConfiguredModel):
     """An encoder of the zoo: embeddings, `num_layers` blocks, a tanh pooler.
 
     Outputs a dict: `sequence_output` `[batch, sequence, hidden_dim]` and
-    `pooled_output` `[batch, hidden_dim]` (tanh of a Dense on the first token).
+    `pooled_output` `[batch, hidden_dim]` (tanh of a Dense on the first
+    position). With `norm_first`, a LayerNorm follows the last block.
 
     Args:
         config: an `EncoderConfig`, its dict, or a preset name.
-        **kwargs: `name`, `dtype` (a dtype policy such as "mixed_bfloat16").
+        dtype: a dtype policy such as `"mixed_bfloat16"` (default: the
+            global policy), kept when the model is saved.
+        **kwargs: `name`, `trainable`.
 
     Example:
 
+    >>> import numpy as np
     >>> encoder = Encoder("fnet_tiny")
     >>> x = {"token_ids": np.ones((1, 8), "int32"), "segment_ids": np.zeros((1, 8), "int32"),
     ...      "padding_mask": np.ones((1, 8), "int32")}
     >>> encoder(x)["pooled_output"].shape
     (1, 128)
+    >>> features = Encoder(get_config("fnet_tiny", input_kind="features", feature_dim=8))
+    >>> features({"features": np.ones((1, 8, 8), "float32"),
+    ...           "padding_mask": np.ones((1, 8), "int32")})["sequence_output"].shape
+    (1, 8, 128)
     """
 
     def __init__(self, config="fnet_base", dtype=None, **kwargs):
         config = get_config(config)
-        inputs = _encoder_inputs()
-        embeddings = Embeddings(
-            vocabulary_size=config.vocabulary_size,
+        policy = _base_policy(dtype)
+        make_inputs, make_embeddings, embedding_inputs = INPUT_KINDS[config.input_kind]
+        specs = make_inputs(config)
+        inputs = _model_inputs(specs)
+        layer_args = dict(
+            dropout=config.dropout, layer_norm_epsilon=config.layer_norm_epsilon, dtype=policy
+        )
+        embeddings = make_embeddings(
+            config,
             max_sequence_length=config.max_sequence_length,
-            num_segments=config.num_segments,
             embedding_dim=config.embedding_dim or config.hidden_dim,
             hidden_dim=config.hidden_dim,
-            dropout=config.dropout,
-            layer_norm_epsilon=config.layer_norm_epsilon,
-            dtype=dtype,
+            use_position_embedding=config.use_position_embedding,
             name="embeddings",
+            **layer_args,
         )
-        x = embeddings(inputs["token_ids"], inputs["segment_ids"])
+        x = embeddings(*[inputs[name] for name in embedding_inputs])
         for index in range(config.num_layers):
             block = EncoderBlock(
-                get_mixing_layer(config, index, dtype=dtype, name=f"mixing_{index}"),
+                get_mixing_layer(config, index, dtype=policy, name=f"mixing_{index}"),
                 intermediate_dim=config.intermediate_dim,
-                dropout=config.dropout,
-                layer_norm_epsilon=config.layer_norm_epsilon,
-                dtype=dtype,
+                norm_first=config.norm_first,
                 name=f"block_{index}",
+                **layer_args,
             )
             x = block(x, padding_mask=inputs["padding_mask"])
+        if config.norm_first:
+            x = keras.layers.LayerNormalization(
+                epsilon=config.layer_norm_epsilon, dtype=policy, name="final_layer_norm"
+            )(x)
         pooled = keras.layers.Dense(
             config.hidden_dim,
             activation="tanh",
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-            dtype=dtype,
+            dtype=policy,
             name="pooler",
         )(x[:, 0, :])
         super().__init__(
@@ -119,13 +271,19 @@ class Encoder(_ConfiguredModel):
         )
         self.config = config
         self.embeddings = embeddings
+        self._finish_init(dtype, specs, _id_limits(config))
 
     @property
     def token_embedding(self):
         return self.embeddings.token_embedding
 
     def get_config(self):
-        return {"config": self.config.to_dict(), "name": self.name, "trainable": self.trainable}
+        return {
+            "config": self.config.to_dict(),
+            "dtype": self._dtype_config(),
+            "name": self.name,
+            "trainable": self.trainable,
+        }
 
 
 def _as_encoder(encoder, overrides, dtype=None):
@@ -160,9 +318,11 @@ class Classifier(PreprocessorMixin, _ConfiguredModel):
         encoder: an `Encoder`, or a preset/config to build one.
         num_classes: number of classes; 1 for regression.
         dropout: dropout before the output layer.
+        dtype: dtype policy of the head (and of an encoder built here);
+            the logits are float32.
         preprocessor: optional `keras_fnet.ClassifierPreprocessor`; then
             `fit`/`evaluate`/`predict` also take strings (`PreprocessorMixin`).
-        **kwargs: `name`, `dtype`.
+        **kwargs: `name`, `trainable`.
     """
 
     def __init__(self, encoder, num_classes=2, dropout=0.1, dtype=None, preprocessor=None,
@@ -170,7 +330,7 @@ class Classifier(PreprocessorMixin, _ConfiguredModel):
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}.")
         encoder = _as_encoder(encoder, {}, dtype)
-        inputs = _encoder_inputs()
+        inputs = _model_inputs(encoder._input_specs)
         pooled = encoder(inputs)["pooled_output"]
         pooled = keras.layers.Dropout(dropout, name="head_dropout")(pooled)
         outputs = keras.layers.Dense(
@@ -183,6 +343,7 @@ class Classifier(PreprocessorMixin, _ConfiguredModel):
         self.encoder = encoder
         self.num_classes = num_classes
         self.dropout = dropout
+        self._finish_init(dtype, encoder._input_specs, encoder._id_limits)
         self.set_preprocessor(preprocessor)
 
     def get_config(self):
@@ -190,6 +351,7 @@ class Classifier(PreprocessorMixin, _ConfiguredModel):
             "encoder": keras.saving.serialize_keras_object(self.encoder),
             "num_classes": self.num_classes,
             "dropout": self.dropout,
+            "dtype": self._dtype_config(),
             "name": self.name,
             "trainable": self.trainable,
             **self.preprocessor_config(),
@@ -205,41 +367,48 @@ class Pretrainer(PreprocessorMixin, _ConfiguredModel):
     to the word embeddings) and `nsp` logits `[batch, 2]`.
 
     Args:
-        encoder: an `Encoder`, or a preset/config to build one.
+        encoder: an `Encoder` of token inputs, or a preset/config to build one.
+        dtype: dtype policy of the heads (and of an encoder built here); the
+            logits are float32.
         preprocessor: optional `keras_fnet.PretrainingPreprocessor`; then
             `fit` also takes sentence pairs as strings (`PreprocessorMixin`).
-        **kwargs: `name`, `dtype`.
+        **kwargs: `name`, `trainable`.
     """
-
-    _required_inputs = INPUT_NAMES + ("mask_positions",)
 
     def __init__(self, encoder, dtype=None, preprocessor=None, **kwargs):
         encoder = _as_encoder(encoder, {}, dtype)
-        inputs = _encoder_inputs()
-        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        if encoder.config.input_kind != "tokens":
+            raise ValueError(
+                "A Pretrainer predicts masked tokens, so it needs an encoder of token "
+                f"inputs; got input_kind={encoder.config.input_kind!r}."
+            )
+        specs = {**encoder._input_specs, "mask_positions": ((None,), "int32")}
+        inputs = _model_inputs(specs)
         outputs = encoder({name: inputs[name] for name in INPUT_NAMES})
         mlm_head = MaskedLMHead(
             encoder.token_embedding,
             layer_norm_epsilon=encoder.config.layer_norm_epsilon,
-            dtype=dtype,
+            dtype=_base_policy(dtype),
             name="mlm_head",
         )
         mlm = mlm_head(outputs["sequence_output"], inputs["mask_positions"])
         nsp = keras.layers.Dense(
             2,
             kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-            dtype=dtype,
+            dtype=_base_policy(dtype),
             name="nsp_head",
         )(outputs["pooled_output"])
         mlm = keras.layers.Activation("linear", dtype="float32", name="mlm")(mlm)
         nsp = keras.layers.Activation("linear", dtype="float32", name="nsp")(nsp)
         super().__init__(inputs=inputs, outputs={"mlm": mlm, "nsp": nsp}, **kwargs)
         self.encoder = encoder
+        self._finish_init(dtype, specs, encoder._id_limits)
         self.set_preprocessor(preprocessor)
 
     def get_config(self):
         return {
             "encoder": keras.saving.serialize_keras_object(self.encoder),
+            "dtype": self._dtype_config(),
             "name": self.name,
             "trainable": self.trainable,
             **self.preprocessor_config(),

@@ -1,27 +1,16 @@
-"""Devices and distribution strategies, one set per Keras backend.
+"""Distribution strategies: one `Strategy` object per backend.
 
-| backend    | strategies                                             |
-|------------|--------------------------------------------------------|
-| tensorflow | `tpu`, `mirrored`, `multi_worker`, `default`           |
-| jax        | `data_parallel` (+ multi-host), `default`              |
-| torch      | `default` (one device: the first GPU, else the CPU)    |
+`get_strategy(name, ...)` (after `training.devices.configure_devices`) returns
+a `Strategy`: `scope()` to build and compile the model in, `num_replicas`,
+`is_chief`, `activate()`/`deactivate()`, `shard_dataset()`. Each backend has
+its own builder in `_BUILDERS`.
 
 `auto` picks, in order: TF: a TPU, a multi-worker `TF_CONFIG`, several local
 GPUs (or `--num-cpu-devices` > 1), else one device; JAX: `data_parallel` when
 there is more than one device (or more than one process), else one device.
 
-Two steps, because devices must be set up before the frameworks start:
-
-1. `configure_devices(backend, num_cpu_devices)` runs *before* `import keras`:
-   it splits the CPU into N devices (TF logical devices; the JAX
-   `XLA_FLAGS=--xla_force_host_platform_device_count=N`) and keeps TensorFlow
-   (used by the input pipelines) off the GPUs on the other backends.
-2. `get_strategy(name, ...)` returns a `Strategy`: `scope()` to build and
-   compile the model in, `num_replicas`, `is_chief`, `shard_eval` etc.
-
 Example:
 
->>> configure_devices("tensorflow", num_cpu_devices=2)  # doctest: +SKIP
 >>> strategy = get_strategy("mirrored")  # doctest: +SKIP
 >>> with strategy.scope():  # doctest: +SKIP
 ...     model = keras_fnet.build_classifier("fnet_tiny")
@@ -31,12 +20,9 @@ import contextlib
 import json
 import os
 
-STRATEGIES = {
-    "tensorflow": ("tpu", "mirrored", "multi_worker", "default"),
-    "jax": ("data_parallel", "default"),
-    "torch": ("default",),
-}
-ALL_STRATEGIES = ("auto", "tpu", "mirrored", "multi_worker", "data_parallel", "default")
+from training.devices import (  # noqa: F401  (re-exported for callers)
+    ALL_STRATEGIES, STRATEGIES, StrategyError, check_strategy_name, configure_devices,
+    current_backend)
 
 # Environment variables that ask for a multi-process JAX run
 # (`keras.distribution.initialize` reads them).
@@ -44,126 +30,6 @@ _JAX_MULTI_PROCESS_ENV = (
     "KERAS_DISTRIBUTION_JOB_ADDRESSES",
     "KERAS_DISTRIBUTION_NUM_PROCESSES",
 )
-
-
-class StrategyError(ValueError):
-    """A strategy that this backend or machine cannot run."""
-
-
-def current_backend():
-    """The Keras backend that `import keras` will pick, without importing it.
-
-    Same rule as Keras: `KERAS_BACKEND`, else `~/.keras/keras.json`, else
-    TensorFlow.
-    """
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
-    config_dir = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
-    try:
-        with open(os.path.join(config_dir, "keras.json")) as f:
-            return json.load(f).get("backend", "tensorflow")
-    except (OSError, ValueError):
-        return "tensorflow"
-
-
-def check_strategy_name(backend, name):
-    """Raise a clear `StrategyError` if `backend` has no strategy `name`."""
-    if name == "auto":
-        return
-    valid = STRATEGIES.get(backend)
-    if valid is None:
-        raise StrategyError(f"Unsupported Keras backend {backend!r}; use tensorflow, jax or torch.")
-    if name in valid:
-        return
-    hint = {
-        ("jax", "tpu"): " On a TPU VM, JAX uses its TPU devices directly: "
-        "pass --strategy data_parallel (or auto).",
-        ("jax", "mirrored"): " The JAX equivalent is --strategy data_parallel.",
-        ("jax", "multi_worker"): " For several hosts, use --strategy data_parallel "
-        "and set KERAS_DISTRIBUTION_JOB_ADDRESSES / KERAS_DISTRIBUTION_NUM_PROCESSES "
-        "/ KERAS_DISTRIBUTION_PROCESS_ID (or --multi-host on a TPU pod).",
-        ("tensorflow", "data_parallel"): " The TensorFlow equivalent is "
-        "--strategy mirrored (one host) or multi_worker.",
-    }.get((backend, name), "")
-    if backend == "torch":
-        hint = (
-            " The PyTorch backend trains on one device here; use KERAS_BACKEND="
-            "tensorflow (tpu, mirrored, multi_worker) or jax (data_parallel) "
-            "to distribute."
-        )
-    raise StrategyError(
-        f"--strategy {name} is not available with the {backend} backend. "
-        f"Valid strategies for {backend}: {', '.join(('auto',) + valid)}.{hint}"
-    )
-
-
-def configure_devices(backend, num_cpu_devices=None):
-    """Set up devices before the frameworks initialize. Call before `import keras`.
-
-    Args:
-        backend: "tensorflow", "jax" or "torch".
-        num_cpu_devices: split the CPU into this many devices (TF logical
-            devices, JAX host devices) so distributed code runs on one CPU.
-            `None` leaves the devices alone.
-
-    Raises:
-        StrategyError: if the split is impossible (torch, or the runtime has
-            already started with another device count).
-    """
-    import sys
-
-    if num_cpu_devices is not None and num_cpu_devices < 1:
-        raise StrategyError(f"--num-cpu-devices must be >= 1, got {num_cpu_devices}.")
-    if backend == "torch" and num_cpu_devices not in (None, 1):
-        raise StrategyError(
-            "--num-cpu-devices is not supported with the torch backend, which "
-            "trains on a single device here. Use KERAS_BACKEND=tensorflow or jax."
-        )
-    if backend == "jax" and num_cpu_devices:
-        flag = f"--xla_force_host_platform_device_count={num_cpu_devices}"
-        if "jax" in sys.modules:
-            import jax
-
-            have = len(jax.devices("cpu"))
-            if have != num_cpu_devices:
-                raise StrategyError(
-                    f"--num-cpu-devices {num_cpu_devices}: JAX has already started "
-                    f"with {have} CPU device(s) in this process; set "
-                    f"XLA_FLAGS={flag} before Python imports jax (run the "
-                    "script in a fresh process)."
-                )
-        else:
-            flags = [
-                f
-                for f in os.environ.get("XLA_FLAGS", "").split()
-                if not f.startswith("--xla_force_host_platform_device_count")
-            ]
-            os.environ["XLA_FLAGS"] = " ".join(flags + [flag])
-
-    # TensorFlow is imported by the input pipelines on every backend.
-    import tensorflow as tf
-
-    if backend != "tensorflow":
-        # Keep tf.data (and TF) off the accelerators that JAX/torch use.
-        try:
-            tf.config.set_visible_devices([], "GPU")
-        except RuntimeError:
-            pass  # Already initialized: nothing to do.
-    if backend == "tensorflow" and num_cpu_devices:
-        cpus = tf.config.list_physical_devices("CPU")
-        try:
-            tf.config.set_logical_device_configuration(
-                cpus[0], [tf.config.LogicalDeviceConfiguration()] * num_cpu_devices
-            )
-        except RuntimeError:
-            have = len(tf.config.list_logical_devices("CPU"))
-            if have != num_cpu_devices:
-                raise StrategyError(
-                    f"--num-cpu-devices {num_cpu_devices}: the TensorFlow runtime "
-                    f"has already started with {have} CPU device(s) in this "
-                    "process; logical devices must be set before it starts "
-                    "(run the script in a fresh process)."
-                ) from None
 
 
 class Strategy:
@@ -250,11 +116,7 @@ def get_strategy(name="auto", tpu=None, multi_host=False, backend=None):
 
     backend = backend or keras.backend.backend()
     check_strategy_name(backend, name)
-    if backend == "tensorflow":
-        return _tensorflow_strategy(name, tpu)
-    if backend == "jax":
-        return _jax_strategy(name, multi_host)
-    return _torch_strategy()
+    return _BUILDERS[backend](name, tpu=tpu, multi_host=multi_host)
 
 
 def _tf_config_workers():
@@ -289,7 +151,7 @@ def _tpu_strategy(tpu):
     )
 
 
-def _tensorflow_strategy(name, tpu):
+def _tensorflow_strategy(name, tpu=None, multi_host=False):
     import tensorflow as tf
 
     if name == "tpu":
@@ -315,7 +177,9 @@ def _tensorflow_strategy(name, tpu):
                 "each worker (with its own index)."
             )
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        _patch_keras_multi_worker_logs()
+        from training import keras_compat
+
+        keras_compat.patch_multi_worker_logs()
         task = tf_config.get("task", {})
         is_chief = task.get("type") == "chief" or (
             task.get("type", "worker") == "worker"
@@ -341,38 +205,7 @@ def _tensorflow_strategy(name, tpu):
     return Strategy("default", "tensorflow", description=f"default (1 {device} device)")
 
 
-def _patch_keras_multi_worker_logs():
-    """Work around Keras 3's TF trainer under MultiWorkerMirroredStrategy.
-
-    Keras reduces the per-replica logs of each step (scalar loss and metrics)
-    with `strategy.reduce("MEAN", v, axis=0)`, which fails on 0-d tensors
-    ("Invalid reduction dimension 0 for input with 0 dimensions"). Averaging
-    over replicas (`axis=None`) is what is meant; only that case is changed.
-    """
-    from keras.src.backend.tensorflow import trainer as tf_trainer
-
-    if getattr(tf_trainer.reduce_per_replica, "_keras_fnet_patched", False):
-        return
-    original = tf_trainer.reduce_per_replica
-
-    def reduce_per_replica(values, strategy, reduction):
-        if reduction in ("auto", "mean") and tf_trainer._collective_all_reduce_multi_worker(
-            strategy
-        ):
-            import tensorflow as tf
-
-            def mean(v):
-                axis = 0 if getattr(v, "shape", None) is not None and v.shape.rank else None
-                return strategy.reduce("MEAN", v, axis=axis)
-
-            return tf.nest.map_structure(mean, values)
-        return original(values, strategy, reduction)
-
-    reduce_per_replica._keras_fnet_patched = True
-    tf_trainer.reduce_per_replica = reduce_per_replica
-
-
-def _jax_strategy(name, multi_host):
+def _jax_strategy(name, tpu=None, multi_host=False):
     import keras
 
     if multi_host or any(os.environ.get(v) for v in _JAX_MULTI_PROCESS_ENV):
@@ -400,8 +233,11 @@ def _jax_strategy(name, multi_host):
     )
 
 
-def _torch_strategy():
+def _torch_strategy(name, tpu=None, multi_host=False):
     import torch
 
     device = "cuda:0" if torch.cuda.is_available() else "cpu"
     return Strategy("default", "torch", description=f"default (1 device: {device})")
+
+
+_BUILDERS = {"tensorflow": _tensorflow_strategy, "jax": _jax_strategy, "torch": _torch_strategy}

@@ -103,7 +103,7 @@ def from_flax(checkpoint_file, mixing="fourier", dropout=0.1, layer_norm_epsilon
     return build_model(checkpoint, dtype=dtype)
 
 
-def to_keras_hub(model, out_dir, spm_path=None):
+def to_keras_hub(model, out_dir, spm_path=None, overwrite=False):
     """Write a zoo FNet model's encoder as a keras-hub `FNetBackbone` preset.
 
     Args:
@@ -112,6 +112,7 @@ def to_keras_hub(model, out_dir, spm_path=None):
             LayerNorm epsilon be 1e-12, as `FNetBackbone` fixes them.
         out_dir: preset directory to write.
         spm_path: optional SentencePiece model; adds an `FNetTokenizer`.
+        overwrite: replace an existing non-empty `out_dir` (else an error).
 
     Returns:
         `out_dir`, which `keras_hub.models.FNetBackbone.from_preset` loads.
@@ -120,10 +121,10 @@ def to_keras_hub(model, out_dir, spm_path=None):
 
     >>> to_keras_hub(keras_fnet.build_encoder("fnet_tiny"), "preset")  # doctest: +SKIP
     """
-    return keras_hub_preset.write(model, out_dir, spm_path=spm_path)
+    return keras_hub_preset.write(model, out_dir, spm_path=spm_path, overwrite=overwrite)
 
 
-def to_transformers(model, out_dir, spm_path=None):
+def to_transformers(model, out_dir, spm_path=None, overwrite=False):
     """Write a zoo FNet model as a transformers directory.
 
     Args:
@@ -131,7 +132,9 @@ def to_transformers(model, out_dir, spm_path=None):
             (`FNetForPreTraining`) or `Classifier`
             (`FNetForSequenceClassification`) with `embedding_dim == hidden_dim`.
         out_dir: directory to write (`config.json`, `model.safetensors`).
-        spm_path: optional SentencePiece model, copied as `spiece.model`.
+        spm_path: optional SentencePiece model, copied as `spiece.model`;
+            the config's pad/bos/eos ids are its `<pad>`/`[CLS]`/`[SEP]`.
+        overwrite: replace an existing non-empty `out_dir` (else an error).
 
     Returns:
         `out_dir`, which `transformers.FNetModel.from_pretrained` loads.
@@ -140,7 +143,7 @@ def to_transformers(model, out_dir, spm_path=None):
 
     >>> to_transformers(keras_fnet.build_encoder("fnet_tiny"), "fnet-hf")  # doctest: +SKIP
     """
-    return hf_transformers.write(model, out_dir, spm_path=spm_path)
+    return hf_transformers.write(model, out_dir, spm_path=spm_path, overwrite=overwrite)
 
 
 def read_checkpoint(fmt, src, **flags):
@@ -154,7 +157,7 @@ def read_checkpoint(fmt, src, **flags):
     raise ConversionError(f"Unknown format {fmt!r}; one of {', '.join(FORMATS)}.")
 
 
-def convert(fmt, src, out_path, spm_path=None, dtype=None, **flags):
+def convert(fmt, src, out_path, spm_path=None, dtype=None, overwrite=False, **flags):
     """Convert a checkpoint to `out_path` (`.keras`) plus its SentencePiece model.
 
     Args:
@@ -164,6 +167,7 @@ def convert(fmt, src, out_path, spm_path=None, dtype=None, **flags):
         spm_path: a SentencePiece model to carry over when the source has none
             (Flax checkpoints ship without one).
         dtype: optional dtype policy.
+        overwrite: replace an existing `out_path` (else an error).
         **flags: format options (`encoder_only`; for Flax `mixing`, `dropout`,
             `layer_norm_epsilon`).
 
@@ -177,6 +181,8 @@ def convert(fmt, src, out_path, spm_path=None, dtype=None, **flags):
     """
     if not out_path.endswith(".keras"):
         raise ConversionError(f"The output must be a .keras file, got {out_path!r}.")
+    if os.path.exists(out_path) and not overwrite:
+        raise ConversionError(f"{out_path!r} exists; pass overwrite=True to replace it.")
     checkpoint = read_checkpoint(fmt, src, **flags)
     model = build_model(checkpoint, dtype=dtype)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)

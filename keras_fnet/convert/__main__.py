@@ -28,6 +28,7 @@ def _parser():
         sub.add_argument("out", metavar="OUT.keras", help="the .keras file to write; the "
                          "SentencePiece model, if any, goes next to it as OUT.spm.model")
         sub.add_argument("--spm", help="a SentencePiece model to carry over (overrides the source's)")
+        sub.add_argument("--overwrite", action="store_true", help="replace an existing OUT.keras")
         if heads:
             sub.add_argument("--encoder-only", action="store_true",
                              help="write the Encoder alone, dropping MLM/NSP or classifier heads")
@@ -54,26 +55,41 @@ def _parser():
                          "or Classifier; MODEL.spm.model next to it is carried over")
         sub.add_argument("out", metavar="OUT_DIR", help="the directory to write")
         sub.add_argument("--spm", help="a SentencePiece model to include (default: MODEL.spm.model if present)")
+        sub.add_argument("--overwrite", action="store_true",
+                         help="replace an existing non-empty OUT_DIR (it is written whole either way)")
     return parser
+
+
+def _load_model(path):
+    """The model of a `.keras` file, without its optimizer; a one-line error if unreadable."""
+    import keras
+
+    from keras_fnet.convert.common import ConversionError
+
+    if not os.path.isfile(path):
+        raise ConversionError(f"{path!r} is not a file; expected a .keras model.")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as reason:  # Keras raises many kinds for a bad archive.
+        first = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+        raise ConversionError(f"{path}: cannot load it as a keras_fnet model ({first}).") from None
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     # Import after parsing so that --help is quick.
-    import keras
-
     import keras_fnet  # noqa: F401  (registers the model classes)
     from keras_fnet import convert
     from keras_fnet.convert.common import ConversionError
 
     try:
         if args.command.startswith("export-"):
-            model = keras.saving.load_model(args.model)
+            model = _load_model(args.model)
             spm = args.spm
             if spm is None and os.path.exists(convert.spm_path_for(args.model)):
                 spm = convert.spm_path_for(args.model)
             write = convert.to_keras_hub if args.command == "export-keras-hub" else convert.to_transformers
-            write(model, args.out, spm_path=spm)
+            write(model, args.out, spm_path=spm, overwrite=args.overwrite)
             print(f"Wrote {args.out}" + (f" (with tokenizer from {spm})" if spm else ""))
             return 0
         flags = {}
@@ -82,8 +98,9 @@ def main(argv=None):
         if args.command == "flax":
             flags.update(mixing=args.mixing, dropout=args.dropout,
                          layer_norm_epsilon=args.layer_norm_epsilon)
-        model, spm = convert.convert(args.command, args.src, args.out, spm_path=args.spm, **flags)
-    except ConversionError as error:
+        model, spm = convert.convert(args.command, args.src, args.out, spm_path=args.spm,
+                                     overwrite=args.overwrite, **flags)
+    except (ConversionError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"Wrote {args.out}: {type(model).__name__}" + (f", tokenizer {spm}" if spm else ""))

@@ -22,9 +22,12 @@ Weight names (`N` = block index):
     logits/{kernel,bias}                         (classifier)
 """
 
+import contextlib
 import dataclasses
+import json
 import os
 import shutil
+import tempfile
 from typing import Dict, Optional
 
 import numpy as np
@@ -104,37 +107,6 @@ class Checkpoint:
     num_classes: Optional[int] = None
     spm_path: Optional[str] = None
     source: str = ""
-
-
-def encoder_weight_names(num_layers):
-    """This project's weight names of an encoder with `num_layers` blocks."""
-    names = [
-        "embeddings/token_embedding",
-        "embeddings/segment_embedding",
-        "embeddings/position_embedding",
-        "embeddings/layer_norm/gamma",
-        "embeddings/layer_norm/beta",
-        "embeddings/projection/kernel",
-        "embeddings/projection/bias",
-    ]
-    for i in range(num_layers):
-        for layer in ("mixing_layer_norm", "output_layer_norm"):
-            names += [f"block_{i}/{layer}/gamma", f"block_{i}/{layer}/beta"]
-        for layer in ("intermediate", "output"):
-            names += [f"block_{i}/{layer}/kernel", f"block_{i}/{layer}/bias"]
-    return names + ["pooler/kernel", "pooler/bias"]
-
-
-PRETRAINER_HEAD_NAMES = [
-    "mlm_head/dense/kernel",
-    "mlm_head/dense/bias",
-    "mlm_head/layer_norm/gamma",
-    "mlm_head/layer_norm/beta",
-    "mlm_head/bias",
-    "nsp_head/kernel",
-    "nsp_head/bias",
-]
-CLASSIFIER_HEAD_NAMES = ["logits/kernel", "logits/bias"]
 
 
 def _dense(layer):
@@ -327,6 +299,66 @@ def spm_path_for(keras_path):
     """
     root = keras_path[: -len(".keras")] if keras_path.endswith(".keras") else keras_path
     return root + ".spm.model"
+
+
+def read_json(path, error=None):
+    """A JSON object from `path`; a clear one-line error for anything else."""
+    error = error or ConversionError
+    try:
+        with open(path) as f:
+            value = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as reason:
+        raise error(f"{path}: not a readable JSON file ({reason}).") from None
+    if not isinstance(value, dict):
+        raise error(f"{path}: expected a JSON object, got {type(value).__name__}.")
+    return value
+
+
+def encoder_config(source, **fields):
+    """`EncoderConfig(**fields)`, its errors as `ConversionError` naming `source`."""
+    try:
+        return EncoderConfig(**fields)
+    except (TypeError, ValueError) as reason:
+        raise ConversionError(f"{source}: {reason}") from None
+
+
+@contextlib.contextmanager
+def whole_directory(path, overwrite=False, error=None):
+    """Write a directory whole: yield a temporary sibling, then rename it to `path`.
+
+    Args:
+        path: the directory to write.
+        overwrite: replace an existing non-empty directory (the old one goes
+            only once the new one is complete).
+        error: exception class for a target that may not be written
+            (default `ConversionError`).
+
+    Example:
+
+    >>> with whole_directory("out") as tmp:  # doctest: +SKIP
+    ...     open(os.path.join(tmp, "config.json"), "w").write("{}")
+    """
+    error = error or ConversionError
+    target = os.path.abspath(path)
+    if os.path.exists(target):
+        if not os.path.isdir(target):
+            raise error(f"{path!r} exists and is not a directory.")
+        if os.listdir(target) and not overwrite:
+            raise error(f"{path!r} exists and is not empty; pass overwrite=True to replace it.")
+    parent, name = os.path.split(target)
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
+    try:
+        yield tmp
+        if os.path.isdir(target):
+            old = tmp + ".old"
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def copy_file(source, destination):

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 
-from keras_fnet.config import EncoderConfig
 from keras_fnet.convert.common import (
     SAME,
     TRANSPOSE,
@@ -22,17 +21,26 @@ from keras_fnet.convert.common import (
     Tensor,
     check_fnet,
     copy_file,
+    encoder_config,
     encoder_of,
     model_kind,
     model_weights,
+    read_json,
     require_dir,
     to_source_layout,
+    whole_directory,
 )
 
 # transformers activation names that are the tanh form of GELU (this project's).
 TANH_GELUS = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")
 SPM_FILE = "spiece.model"
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+# Config fields of special token ids -> the SentencePiece pieces they name
+# (FNet's vocabulary, keras-hub's FNetTokenizer and HF's FNetTokenizer agree).
+SPECIAL_PIECES = {"pad_token_id": "<pad>", "bos_token_id": "[CLS]", "eos_token_id": "[SEP]"}
+# transformers' FNetConfig defaults: the ids of the official FNet vocabulary,
+# written when no vocabulary is given.
+DEFAULT_SPECIAL_IDS = {"pad_token_id": 3, "bos_token_id": 1, "eos_token_id": 2}
 
 
 def _linear(source, name):
@@ -83,14 +91,20 @@ def _read_weights(src_dir):
         path = os.path.join(src_dir, filename)
         if not os.path.exists(path):
             continue
-        if filename.endswith(".safetensors"):
-            from safetensors.numpy import load_file
+        try:
+            if filename.endswith(".safetensors"):
+                from safetensors.numpy import load_file
 
-            return load_file(path), path
-        import torch  # Only for the legacy pickle format.
+                return load_file(path), path
+            import torch  # Only for the legacy pickle format.
 
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        return {key: value.float().numpy() for key, value in state.items()}, path
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            return {key: value.float().numpy() for key, value in state.items()}, path
+        except ImportError:
+            raise
+        except Exception as error:  # Each library raises its own kinds for a bad file.
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ConversionError(f"{path}: not a readable {filename} file ({reason}).") from None
     if any(name.endswith(".index.json") for name in os.listdir(src_dir)):
         raise ConversionError(
             f"{src_dir!r} holds a sharded checkpoint; re-save it with "
@@ -107,8 +121,7 @@ def read_config(src_dir):
     path = os.path.join(src_dir, "config.json")
     if not os.path.exists(path):
         raise ConversionError(f"{src_dir!r} is not a transformers checkpoint: no config.json.")
-    with open(path) as f:
-        config = json.load(f)
+    config = read_json(path)
     if config.get("model_type") != "fnet":
         raise ConversionError(
             f"{src_dir!r} is not an FNet checkpoint: config.json has model_type "
@@ -144,7 +157,8 @@ def read(src_dir, encoder_only=False):
     hf = read_config(src_dir)
     state, weights_path = _read_weights(src_dir)
     prefix = "fnet." if any(key.startswith("fnet.") for key in state) else ""
-    config = EncoderConfig(
+    config = encoder_config(
+        os.path.join(src_dir, "config.json"),
         vocabulary_size=hf.get("vocab_size", 32000),
         num_layers=hf.get("num_hidden_layers", 12),
         hidden_dim=hf.get("hidden_size", 768),
@@ -188,7 +202,32 @@ def read(src_dir, encoder_only=False):
     )
 
 
-def write(model, out_dir, spm_path=None):
+def special_token_ids(spm_path):
+    """`pad_token_id`, `bos_token_id`, `eos_token_id` of a SentencePiece model.
+
+    The ids of `<pad>`, `[CLS]` and `[SEP]`, as transformers' `FNetTokenizer`
+    gives them; without a vocabulary, transformers' defaults (the official
+    FNet vocabulary's ids).
+    """
+    if spm_path is None:
+        return dict(DEFAULT_SPECIAL_IDS)
+    import sentencepiece
+
+    processor = sentencepiece.SentencePieceProcessor()
+    try:
+        processor.Load(spm_path)
+    except (OSError, RuntimeError) as error:
+        raise ConversionError(f"{spm_path}: not a SentencePiece model ({error}).") from None
+    ids = {}
+    for field, piece in SPECIAL_PIECES.items():
+        index = processor.PieceToId(piece)
+        if processor.IdToPiece(index) != piece:
+            raise ConversionError(f"{spm_path}: the vocabulary has no {piece!r} piece.")
+        ids[field] = index
+    return ids
+
+
+def write(model, out_dir, spm_path=None, overwrite=False):
     """Write a zoo FNet model as a transformers directory.
 
     An `Encoder` is written as `FNetModel`, a `Pretrainer` as
@@ -199,7 +238,10 @@ def write(model, out_dir, spm_path=None):
         model: a `keras_fnet` Encoder, Pretrainer or Classifier of FNet
             architecture.
         out_dir: the directory to write (created).
-        spm_path: optional SentencePiece model, copied to `spiece.model`.
+        spm_path: optional SentencePiece model, copied to `spiece.model`;
+            `pad_token_id`, `bos_token_id`, `eos_token_id` in `config.json`
+            are its ids of `<pad>`, `[CLS]`, `[SEP]`.
+        overwrite: replace an existing non-empty `out_dir`.
 
     Example:
 
@@ -236,22 +278,20 @@ def write(model, out_dir, spm_path=None):
         "layer_norm_eps": config.layer_norm_epsilon,
         "use_tpu_fourier_optimizations": False,
         "tpu_short_seq_length": 512,
-        "pad_token_id": 3,
-        "bos_token_id": 1,
-        "eos_token_id": 2,
+        **special_token_ids(spm_path),
         "tie_word_embeddings": True,
     }
     if kind == "classifier":
         hf["id2label"] = {str(i): f"LABEL_{i}" for i in range(model.num_classes)}
         hf["label2id"] = {f"LABEL_{i}": i for i in range(model.num_classes)}
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "config.json"), "w") as f:
-        json.dump(hf, f, indent=2)
-    save_file(
-        {key: np.ascontiguousarray(value) for key, value in state.items()},
-        os.path.join(out_dir, "model.safetensors"),
-        metadata={"format": "pt"},
-    )
-    if spm_path:
-        copy_file(spm_path, os.path.join(out_dir, SPM_FILE))
+    with whole_directory(out_dir, overwrite=overwrite) as tmp:
+        with open(os.path.join(tmp, "config.json"), "w") as f:
+            json.dump(hf, f, indent=2)
+        save_file(
+            {key: np.ascontiguousarray(value) for key, value in state.items()},
+            os.path.join(tmp, "model.safetensors"),
+            metadata={"format": "pt"},
+        )
+        if spm_path:
+            copy_file(spm_path, os.path.join(tmp, SPM_FILE))
     return out_dir

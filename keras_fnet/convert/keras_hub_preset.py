@@ -8,20 +8,21 @@ group); otherwise it builds the backbone with keras-hub to read it. Writing
 uses keras-hub's own `save_to_preset`.
 """
 
-import json
 import os
 
 import numpy as np
 
-from keras_fnet.config import EncoderConfig
 from keras_fnet.convert.common import (
     Checkpoint,
     ConversionError,
     Tensor,
     check_fnet,
+    encoder_config,
     encoder_of,
     model_weights,
+    read_json,
     require_dir,
+    whole_directory,
 )
 
 SPM_FILE = os.path.join("assets", "tokenizer", "vocabulary.spm")
@@ -66,14 +67,15 @@ def read_config(preset_dir):
     path = os.path.join(preset_dir, "config.json")
     if not os.path.exists(path):
         raise ConversionError(f"{preset_dir!r} is not a keras-hub preset: no config.json.")
-    with open(path) as f:
-        config = json.load(f)
+    config = read_json(path)
     class_name = config.get("class_name") or config.get("registered_name")
     if class_name not in ("FNetBackbone", "keras_hub>FNetBackbone", "keras_nlp>FNetBackbone"):
         raise ConversionError(
             f"{preset_dir!r} is not an FNet preset: config.json has class "
             f"{class_name!r}, expected 'FNetBackbone'."
         )
+    if not isinstance(config.get("config"), dict):
+        raise ConversionError(f"{path}: no backbone config (a 'config' object).")
     return config["config"]
 
 
@@ -158,11 +160,12 @@ def read(preset_dir, encoder_only=True):
     path = os.path.join(preset_dir, WEIGHTS_FILE)
     if not os.path.exists(path):
         raise ConversionError(f"{preset_dir!r} has no {WEIGHTS_FILE} (sharded presets are not read).")
-    config = EncoderConfig(
-        vocabulary_size=hub["vocabulary_size"],
-        num_layers=hub["num_layers"],
-        hidden_dim=hub["hidden_dim"],
-        intermediate_dim=hub["intermediate_dim"],
+    config = encoder_config(
+        os.path.join(preset_dir, "config.json"),
+        vocabulary_size=hub.get("vocabulary_size"),
+        num_layers=hub.get("num_layers"),
+        hidden_dim=hub.get("hidden_dim"),
+        intermediate_dim=hub.get("intermediate_dim"),
         max_sequence_length=hub.get("max_sequence_length", 512),
         num_segments=hub.get("num_segments", 4),
         dropout=hub.get("dropout", 0.1),
@@ -185,7 +188,7 @@ def read(preset_dir, encoder_only=True):
     )
 
 
-def write(model, out_dir, spm_path=None):
+def write(model, out_dir, spm_path=None, overwrite=False):
     """Write a zoo FNet model's encoder as a keras-hub `FNetBackbone` preset.
 
     Heads are not written (keras-hub's FNetMaskedLM head differs: exact GELU).
@@ -198,6 +201,7 @@ def write(model, out_dir, spm_path=None):
         out_dir: the preset directory to write.
         spm_path: optional SentencePiece model; also writes an
             `FNetTokenizer` into the preset.
+        overwrite: replace an existing non-empty `out_dir`.
 
     Example:
 
@@ -224,8 +228,9 @@ def write(model, out_dir, spm_path=None):
     weights = model_weights(encoder)
     for ours, layer_path, index in name_table(config.num_layers):
         _hub_variable(backbone, layer_path, index).assign(weights[ours])
-    backbone.save_to_preset(out_dir)
-    if spm_path:
-        tokenizer = keras_hub.models.FNetTokenizer(proto=spm_path)
-        tokenizer.save_to_preset(out_dir)
+    with whole_directory(out_dir, overwrite=overwrite) as tmp:
+        backbone.save_to_preset(tmp)
+        if spm_path:
+            tokenizer = keras_hub.models.FNetTokenizer(proto=spm_path)
+            tokenizer.save_to_preset(tmp)
     return out_dir

@@ -3,8 +3,10 @@ and tensorflow-datasets; the model library itself does not).
 
 Modules, one per concern:
 
+* `registry`: one `Task` object per task (`get_task(name)`): info,
+  loaders, evaluation splits, training defaults, loss, missing-data help.
 * `tasks`: `load_task(name, split, batch_size, max_length, ...)` and
-  `task_info(name)` for every task.
+  `task_info(name)`, thin functions over the registry.
 * `base`: `TaskInfo`, special ids, packing and batching helpers.
 * `metrics`: numpy metrics (accuracy, F1, MCC, Pearson, Spearman).
 * `tokenizer`: FNet SentencePiece tokenizer (keras-hub), vocabulary
@@ -26,6 +28,7 @@ from keras_fnet.data.base import TaskInfo
 from keras_fnet.data.metrics import compute_metrics
 
 _FROM_TASKS = ("TASK_NAMES", "load_task", "task_info")
+_FROM_REGISTRY = ("get_task",)
 
 
 def __getattr__(name):
@@ -35,7 +38,11 @@ def __getattr__(name):
         from keras_fnet.data import tasks
 
         return getattr(tasks, name)
+    if name in _FROM_REGISTRY:
+        from keras_fnet.data import registry
+
+        return getattr(registry, name)
     raise AttributeError(f"module 'keras_fnet.data' has no attribute {name!r}")
 
-__all__ = ["TaskInfo", "TASK_NAMES", "compute_metrics", "load_task",
+__all__ = ["TaskInfo", "TASK_NAMES", "compute_metrics", "get_task", "load_task",
            "task_info"]

@@ -40,7 +40,6 @@ class TaskInfo:
             `keras_fnet.data.metrics.compute_metrics`.
         splits: valid split names.
         default_max_length: sequence length used when the caller passes none.
-        pad_id: id used for padding.
         mask_id: id of the `[MASK]` token (pretraining only).
 
     Example:
@@ -56,7 +55,6 @@ class TaskInfo:
     metrics: Tuple[str, ...]
     splits: Tuple[str, ...]
     default_max_length: int
-    pad_id: int = PAD_ID
     mask_id: Optional[int] = None
 
     @property

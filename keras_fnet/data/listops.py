@@ -29,6 +29,11 @@ Command line:
 
     python -m keras_fnet.data.listops --num-examples 10000 \\
         --min-length 100 --max-length 511 --seed 0 --output train.tsv
+
+Settings that no tree can meet are refused before any work (`--max-depth 1
+--min-length 500`: a depth-1 tree has at most `2 + max_args` tokens), and a
+length range that trees meet too rarely stops after `MAX_DRAWS` draws with
+an error, instead of running forever.
 """
 
 import argparse
@@ -60,6 +65,8 @@ UNK_ID = 2
 VOCABULARY_SIZE = len(VOCABULARY)
 
 LRA_SPLIT_SIZES = {"train": 96000, "validation": 2000, "test": 2000}
+# Draws of one example before giving up (LRA's 500..2000 needs ~3 a tree).
+MAX_DRAWS = 20000
 
 
 class _TooLong(Exception):
@@ -105,26 +112,84 @@ def _node(rng, depth, max_depth, max_args, budget, out):
     return value, 1
 
 
-def generate_example(rng, min_length, max_length, max_depth=10, max_args=10):
+def longest_tree(max_depth, max_args, cap=None):
+    """The longest tree length that `max_depth` and `max_args` allow.
+
+    The root (depth 1) is always an operator; a node at a depth below
+    `max_depth` may be an operator with up to `max_args` arguments; nodes at
+    `max_depth` or deeper are digits.
+
+    Args:
+        max_depth: maximum tree depth.
+        max_args: maximum arguments per operator.
+        cap: stop growing once the length passes `cap` (None: exact).
+
+    Example:
+
+    >>> longest_tree(1, 10), longest_tree(2, 2), longest_tree(3, 2)
+    (12, 4, 10)
+    """
+    length = 1  # a digit
+    for _ in range(max_depth - 2):  # operator levels between root and digits
+        length = 2 + max_args * length
+        if cap is not None and length > cap:
+            break
+    return 2 + max_args * length
+
+
+def check_settings(min_length, max_length, max_depth, max_args, flags=False):
+    """Raise `ValueError` for generator settings that no tree can meet.
+
+    Args:
+        min_length, max_length, max_depth, max_args: as `generate`.
+        flags: name the command-line flags (`--max-depth`) in the message
+            instead of the arguments (`max_depth`).
+    """
+    name = {key: (f"--{key.replace('_', '-')}" if flags else key) for key in
+            ("min_length", "max_length", "max_depth", "max_args")}
+    problems = [
+        (max_depth < 1, f"{name['max_depth']} must be >= 1, got {max_depth}"),
+        (max_args < 2, f"{name['max_args']} must be >= 2 (an operator takes 2 "
+                       f"or more arguments), got {max_args}"),
+        (max_length < 4, f"{name['max_length']} must be >= 4 (the shortest "
+                         f"tree, [OP d d ], has length 4), got {max_length}"),
+        (min_length > max_length, f"{name['min_length']} {min_length} is "
+                                  f"greater than {name['max_length']} {max_length}"),
+    ]
+    for bad, message in problems:
+        if bad:
+            raise ValueError(message)
+    longest = longest_tree(max_depth, max_args, cap=min_length)
+    if longest < min_length:
+        raise ValueError(
+            f"{name['min_length']} {min_length} is longer than any tree with "
+            f"{name['max_depth']} {max_depth} and {name['max_args']} {max_args} "
+            f"(at most {longest})"
+        )
+
+
+def generate_example(rng, min_length, max_length, max_depth=10, max_args=10,
+                     max_draws=MAX_DRAWS):
     """Draw one ListOps example with `min_length <= length <= max_length`.
 
     Args:
         rng: a `random.Random`.
-        min_length: minimum tree length (digits + 2 per operator), >= 2.
-        max_length: maximum tree length.
-        max_depth: maximum tree depth (LRA: 10).
-        max_args: maximum number of arguments per operator (LRA: 10).
+        min_length: minimum tree length (digits + 2 per operator).
+        max_length: maximum tree length, >= 4.
+        max_depth: maximum tree depth (LRA: 10), >= 1.
+        max_args: maximum number of arguments per operator (LRA: 10), >= 2.
+        max_draws: trees drawn before giving up.
 
     Returns:
         `(source, target, length)`: the LRA-format string, the value 0..9 and
         the tree length.
+
+    Raises:
+        ValueError: settings that no tree meets (see `check_settings`).
+        RuntimeError: no tree in the range after `max_draws` draws.
     """
-    if min_length > max_length or max_length < 4:
-        raise ValueError(
-            f"Need 4 <= max_length and min_length <= max_length, got "
-            f"min_length={min_length}, max_length={max_length}."
-        )
-    while True:
+    check_settings(min_length, max_length, max_depth, max_args)
+    for _ in range(max_draws):
         out = []
         try:
             value, length = _operator_node(
@@ -134,6 +199,11 @@ def generate_example(rng, min_length, max_length, max_depth=10, max_args=10):
             continue
         if length >= min_length:
             return " ".join(out), value, length
+    raise RuntimeError(
+        f"No ListOps tree of length {min_length}..{max_length} in {max_draws} "
+        f"draws with max_depth={max_depth}, max_args={max_args}; widen the "
+        "length range or allow deeper/wider trees."
+    )
 
 
 def generate(num_examples, min_length=500, max_length=2000, seed=0,
@@ -158,6 +228,9 @@ def generate(num_examples, min_length=500, max_length=2000, seed=0,
     >>> len(rows), rows[0][1] in range(10)
     (3, True)
     """
+    if num_examples < 0:
+        raise ValueError(f"num_examples must be >= 0, got {num_examples}")
+    check_settings(min_length, max_length, max_depth, max_args)
     rng = random.Random(seed)
     seen = set()
     rows = []
@@ -312,29 +385,43 @@ def make_dataset(sources, targets, max_length, batch_size, shuffle=False,
 
 
 def _parse_args(argv):
-    p = argparse.ArgumentParser(
+    from keras_fnet.data import cli
+
+    p = cli.ArgumentParser(
         prog="python -m keras_fnet.data.listops",
         description="Generate a ListOps TSV (Long Range Arena format).",
     )
-    p.add_argument("--num-examples", type=int, default=2000,
+    p.add_argument("--num-examples", type=cli.integer(1), default=2000,
                    help="number of distinct examples (LRA train: 96000)")
-    p.add_argument("--min-length", type=int, default=500,
+    p.add_argument("--min-length", type=cli.integer(0), default=500,
                    help="minimum tree length, inclusive (LRA: 500)")
-    p.add_argument("--max-length", type=int, default=2000,
-                   help="maximum tree length, inclusive (LRA: 2000)")
-    p.add_argument("--max-depth", type=int, default=10)
-    p.add_argument("--max-args", type=int, default=10)
+    p.add_argument("--max-length", type=cli.integer(4), default=2000,
+                   help="maximum tree length, inclusive, >= 4 (LRA: 2000)")
+    p.add_argument("--max-depth", type=cli.integer(1), default=10,
+                   help="maximum tree depth, >= 1 (LRA: 10)")
+    p.add_argument("--max-args", type=cli.integer(2), default=10,
+                   help="maximum arguments per operator, >= 2 (LRA: 10)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--output", required=True, help="output .tsv path")
-    return p.parse_args(argv)
+    p.add_argument("--output", required=True, type=cli.output_file,
+                   help="output .tsv path")
+    args = p.parse_args(argv)
+    try:
+        check_settings(args.min_length, args.max_length, args.max_depth,
+                       args.max_args, flags=True)
+    except ValueError as error:
+        p.error(str(error))
+    return p, args
 
 
 def main(argv=None):
-    args = _parse_args(argv)
+    parser, args = _parse_args(argv)
     start = time.time()
-    rows = generate(args.num_examples, args.min_length, args.max_length,
-                    args.seed, args.max_depth, args.max_args, verbose=True)
-    write_tsv(rows, args.output)
+    try:
+        rows = generate(args.num_examples, args.min_length, args.max_length,
+                        args.seed, args.max_depth, args.max_args, verbose=True)
+        write_tsv(rows, args.output)
+    except (RuntimeError, OSError) as error:
+        parser.error(str(error))
     print(f"wrote {len(rows)} examples to {args.output} in "
           f"{time.time() - start:.1f}s")
 

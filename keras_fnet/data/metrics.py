@@ -16,6 +16,7 @@ import numpy as np
 
 
 def _as_int_labels(predictions, labels):
+    """Class ids from ids, logits `[N, C]` or probabilities `[N]` (>= 0.5 is 1)."""
     predictions = np.asarray(predictions)
     labels = np.asarray(labels)
     if predictions.ndim == labels.ndim + 1:  # logits -> class ids
@@ -25,14 +26,37 @@ def _as_int_labels(predictions, labels):
             f"predictions shape {predictions.shape} does not match labels "
             f"shape {labels.shape}"
         )
+    if np.issubdtype(predictions.dtype, np.floating) and predictions.size:
+        if np.all((predictions >= 0) & (predictions <= 1)):
+            predictions = predictions >= 0.5  # probabilities of class 1
+        elif not np.all(predictions == np.round(predictions)):
+            raise ValueError(
+                "float predictions of the same shape as the labels must be "
+                "probabilities in [0, 1] or whole class ids; got values from "
+                f"{predictions.min():g} to {predictions.max():g}"
+            )
     return predictions.astype(np.int64), labels.astype(np.int64)
+
+
+def _binary_labels(predictions, labels, metric):
+    """`_as_int_labels`, checked to hold only the class ids 0 and 1."""
+    p, y = _as_int_labels(predictions, labels)
+    for what, ids in (("predictions", p), ("labels", y)):
+        other = np.setdiff1d(ids, [0, 1])
+        if other.size:
+            raise ValueError(
+                f"{metric} scores binary tasks only (class ids 0 and 1); "
+                f"{what} hold class id(s) {other[:5].tolist()}"
+            )
+    return p, y
 
 
 def accuracy(predictions, labels):
     """Fraction of correct predictions.
 
     Args:
-        predictions: class ids `[N]` or logits `[N, C]`.
+        predictions: class ids `[N]`, logits `[N, C]`, or probabilities of
+            class 1 `[N]` (thresholded at 0.5).
         labels: class ids `[N]`.
     """
     p, y = _as_int_labels(predictions, labels)
@@ -40,8 +64,14 @@ def accuracy(predictions, labels):
 
 
 def f1_score(predictions, labels, positive=1):
-    """Binary F1 of the `positive` class (0.0 when undefined)."""
-    p, y = _as_int_labels(predictions, labels)
+    """Binary F1 of the `positive` class (0.0 when undefined).
+
+    Args:
+        predictions: class ids 0/1 `[N]`, logits `[N, 2]` or probabilities of
+            class 1 `[N]` (thresholded at 0.5).
+        labels: class ids 0/1 `[N]`; other ids raise a `ValueError`.
+    """
+    p, y = _binary_labels(predictions, labels, "F1")
     tp = np.sum((p == positive) & (y == positive))
     fp = np.sum((p == positive) & (y != positive))
     fn = np.sum((p != positive) & (y == positive))
@@ -50,8 +80,13 @@ def f1_score(predictions, labels, positive=1):
 
 
 def matthews_corrcoef(predictions, labels):
-    """Matthews correlation coefficient for binary labels (0.0 if undefined)."""
-    p, y = _as_int_labels(predictions, labels)
+    """Matthews correlation coefficient for binary labels (0.0 if undefined).
+
+    Args:
+        predictions: as `f1_score`.
+        labels: class ids 0/1 `[N]`; other ids raise a `ValueError`.
+    """
+    p, y = _binary_labels(predictions, labels, "Matthews correlation")
     tp = float(np.sum((p == 1) & (y == 1)))
     tn = float(np.sum((p == 0) & (y == 0)))
     fp = float(np.sum((p == 1) & (y == 0)))
@@ -114,12 +149,17 @@ def compute_metrics(task_name, predictions, labels):
 
     Args:
         task_name: e.g. `"glue/cola"`, `"listops"`.
-        predictions: class ids, logits `[N, C]`, or floats for STS-B
-            (`[N]` or `[N, 1]`).
+        predictions: class ids, logits `[N, C]`, probabilities of class 1
+            `[N]` (thresholded at 0.5; F1 of `[0.9, 0.7, 0.2]` against
+            `[1, 1, 0]` is 1.0), or floats for STS-B (`[N]` or `[N, 1]`).
         labels: ground truth `[N]`.
 
     Returns:
         dict metric name -> float.
+
+    Raises:
+        ValueError: shapes that do not match, or class ids other than 0/1
+            for F1 or Matthews correlation (the message names them).
     """
     names = metric_names(task_name)
     if task_name == "glue/stsb":

@@ -27,7 +27,6 @@ SPLIT_FILES = {
     "validation": "new_aan_pairs.eval.tsv",
     "test": "new_aan_pairs.test.tsv",
 }
-NUM_CLASSES = 2
 
 
 def split_path(manual_dir, split):

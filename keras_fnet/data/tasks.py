@@ -1,6 +1,6 @@
-"""One entry point for every task: `load_task(name, ...)` and `task_info(name)`.
+"""`load_task(name, ...)` and `task_info(name)`: thin functions over the registry.
 
-Task names:
+Task names (`keras_fnet.data.registry.task_names()`):
 
 | name                  | data                                   | classes |
 |-----------------------|----------------------------------------|---------|
@@ -25,43 +25,11 @@ Example:
 (TensorShape([8, 128]), 10)
 """
 
-import os
-import tempfile
+import inspect
 
-import numpy as np
+from keras_fnet.data import registry
 
-from keras_fnet.data import base
-from keras_fnet.data import listops
-from keras_fnet.data import metrics
-from keras_fnet.data import pathfinder
-from keras_fnet.data import retrieval as retrieval_lib
-
-_ALIASES = {"c4": "pretrain", "pathfinder32": "pathfinder"}
-_PATHFINDER_RESOLUTION = {"pathfinder": 32, "pathfinder64": 64,
-                          "pathfinder128": 128}
-_GENERATED_SIZES = {
-    "listops": {"train": 96000, "validation": 2000, "test": 2000},
-    "pathfinder": {"train": 160000, "validation": 20000, "test": 20000},
-}
-_LRA_SPLITS = ("train", "validation", "test")
-
-
-def _canonical(name):
-    name = _ALIASES.get(name, name)
-    if name.startswith("glue/"):
-        from keras_fnet.data import tfds_tasks
-
-        if name not in tfds_tasks.GLUE_TASKS:
-            raise ValueError(f"Unknown GLUE task {name!r}; choose from "
-                             f"{', '.join(tfds_tasks.GLUE_TASKS)}.")
-    elif name not in TASK_NAMES:
-        raise ValueError(f"Unknown task {name!r}; choose from "
-                         f"{', '.join(TASK_NAMES)} or glue/<task>.")
-    return name
-
-
-TASK_NAMES = ("pretrain", "listops", "lra_text", "lra_image", "pathfinder",
-              "pathfinder64", "pathfinder128", "retrieval")
+TASK_NAMES = registry.task_names()
 
 
 def task_info(name, tokenizer=None, vocabulary=None, mock=False):
@@ -82,109 +50,8 @@ def task_info(name, tokenizer=None, vocabulary=None, mock=False):
     >>> task_info("glue/stsb").metrics
     ('pearson', 'spearman')
     """
-    name = _canonical(name)
-    if name == "pretrain" or name.startswith("glue/"):
-        from keras_fnet.data import tfds_tasks
-        from keras_fnet.data import tokenizer as tk
-
-        if tokenizer is None and vocabulary is None and not mock:
-            vocab, mask_id = tk.F_NET_VOCABULARY_SIZE, None
-        else:
-            tok = tfds_tasks.resolve_tokenizer(tokenizer, vocabulary, mock)
-            vocab, mask_id = int(tok.vocabulary_size()), tok.mask_token_id
-        if name == "pretrain":
-            return base.TaskInfo(
-                name, num_classes=2, vocabulary_size=vocab,
-                metrics=("mlm_accuracy", "nsp_accuracy"),
-                splits=tfds_tasks.C4_SPLITS, default_max_length=512,
-                mask_id=mask_id,
-            )
-        _, num_classes, splits = tfds_tasks.GLUE_TASKS[name]
-        return base.TaskInfo(name, num_classes, vocab,
-                             metrics.metric_names(name), splits, 512)
-    if name == "listops":
-        return base.TaskInfo(name, listops.NUM_CLASSES,
-                             listops.VOCABULARY_SIZE, ("accuracy",),
-                             _LRA_SPLITS, 2048)
-    if name == "lra_text":
-        return base.TaskInfo(name, 2, base.BYTE_VOCABULARY_SIZE,
-                             ("accuracy",), ("train", "test"), 4096)
-    if name == "lra_image":
-        return base.TaskInfo(name, 10, base.BYTE_VOCABULARY_SIZE,
-                             ("accuracy",), ("train", "test"), 1025)
-    if name in _PATHFINDER_RESOLUTION:
-        r = _PATHFINDER_RESOLUTION[name]
-        return base.TaskInfo(name, 2, base.BYTE_VOCABULARY_SIZE,
-                             ("accuracy",), _LRA_SPLITS, r * r + 1)
-    return base.TaskInfo("retrieval", 2, base.BYTE_VOCABULARY_SIZE,
-                         ("accuracy",), tuple(retrieval_lib.SPLIT_FILES),
-                         8192)
-
-
-def _cache_dir(data_dir):
-    return data_dir or os.path.join(os.path.expanduser("~"), ".cache",
-                                    "keras_fnet")
-
-
-def _split_size(kind, split, num_examples):
-    sizes = dict(_GENERATED_SIZES[kind])
-    if isinstance(num_examples, int):
-        return num_examples
-    sizes.update(num_examples or {})
-    return sizes[split]
-
-
-def _listops_data(split, max_length, data_dir, mock, mock_examples,
-                  num_examples, min_length, generation_max_length, seed):
-    gen_max = generation_max_length or min(2000, max_length - 1)
-    gen_min = min_length or min(500, gen_max // 4)
-    split_seed = seed * 10 + _LRA_SPLITS.index(split)
-    if mock:
-        rows = listops.generate(mock_examples, gen_min, gen_max, split_seed)
-        return [r[0] for r in rows], [r[1] for r in rows]
-    n = _split_size("listops", split, num_examples)
-    path = os.path.join(_cache_dir(data_dir), "listops",
-                        f"len{gen_min}-{gen_max}_seed{seed}", f"{split}_{n}.tsv")
-    if not os.path.exists(path):
-        print(f"listops: generating {n} {split} examples of length "
-              f"{gen_min}..{gen_max} into {path}")
-        listops.write_tsv(
-            listops.generate(n, gen_min, gen_max, split_seed, verbose=True),
-            path)
-    sources, targets = listops.read_tsv(path)
-    return sources, targets
-
-
-def _pathfinder_data(split, resolution, difficulty, data_dir, mock,
-                     mock_examples, num_examples, seed):
-    split_seed = seed * 10 + _LRA_SPLITS.index(split)
-    if mock:
-        return pathfinder.generate(mock_examples, resolution, difficulty,
-                                   split_seed)
-    n = _split_size("pathfinder", split, num_examples)
-    path = os.path.join(_cache_dir(data_dir), "pathfinder",
-                        f"{resolution}_{difficulty}_seed{seed}",
-                        f"{split}_{n}.npz")
-    if not os.path.exists(path):
-        print(f"pathfinder: generating {n} {split} images into {path}")
-        images, labels = pathfinder.generate(n, resolution, difficulty,
-                                             split_seed, verbose=True)
-        pathfinder.save_npz(path, images, labels)
-    return pathfinder.load_npz(path)
-
-
-def _mock_retrieval_dir(num_rows, seed=0):
-    """Write small random release-format files; return their directory."""
-    rng = np.random.default_rng(seed)
-    directory = tempfile.mkdtemp(prefix="keras_fnet_mock_retrieval_")
-    words = np.array(["paper", "cite", "model", "graph", "neural", "text"])
-    for split_file in retrieval_lib.SPLIT_FILES.values():
-        with open(os.path.join(directory, split_file), "w") as f:
-            for i in range(num_rows):
-                t1 = " ".join(rng.choice(words, rng.integers(5, 60)))
-                t2 = " ".join(rng.choice(words, rng.integers(5, 60)))
-                f.write(f"{i % 2}.0\tid{i}a\tid{i}b\t{t1}\t{t2}\n")
-    return directory
+    return registry.get_task(name).info(
+        {"tokenizer": tokenizer, "vocabulary": vocabulary, "mock": mock})
 
 
 def load_task(name, split="train", batch_size=32, max_length=None,
@@ -231,89 +98,20 @@ def load_task(name, split="train", batch_size=32, max_length=None,
     >>> sorted(next(iter(ds))[0])
     ['padding_mask', 'segment_ids', 'token_ids']
     """
-    name = _canonical(name)
-    info = task_info(name) if not name.startswith("glue/") and \
-        name != "pretrain" else None
-    if info is not None:
-        base.check_split(name, split, info.splits)
+    task = registry.get_task(name)
+    _check_options(task, kwargs)
     if max_length is None:
-        max_length = (info.default_max_length if info is not None else 512)
-    common = dict(shuffle=shuffle, seed=seed, repeat=repeat,
-                  drop_remainder=drop_remainder)
-    if name in ("pretrain",) or name.startswith("glue/"):
-        from keras_fnet.data import tfds_tasks
-
-        text_kwargs = {k: kwargs.pop(k) for k in
-                       ("tokenizer", "vocabulary", "download") if k in kwargs}
-        if name == "pretrain":
-            extra = {k: kwargs.pop(k) for k in ("max_predictions", "stats")
-                     if k in kwargs}
-            _no_extra(name, kwargs)
-            return tfds_tasks.c4(
-                split, batch_size, max_length, data_dir=data_dir,
-                seed=seed, repeat=(repeat or None),
-                drop_remainder=drop_remainder, mock=mock,
-                mock_examples=mock_examples, **text_kwargs, **extra)
-        _no_extra(name, kwargs)
-        return tfds_tasks.glue(name, split, batch_size, max_length,
-                               data_dir=data_dir, mock=mock,
-                               mock_examples=mock_examples, **text_kwargs,
-                               **common)
-    if shuffle is None:
-        common["shuffle"] = split.startswith("train")
-    if name == "listops":
-        keep = kwargs.pop("keep_parentheses", False)
-        gen = {k: kwargs.pop(k, None) for k in
-               ("num_examples", "min_length", "generation_max_length")}
-        _no_extra(name, kwargs)
-        sources, targets = _listops_data(
-            split, max_length, data_dir, mock, mock_examples,
-            gen["num_examples"], gen["min_length"],
-            gen["generation_max_length"], seed)
-        return listops.make_dataset(sources, targets, max_length, batch_size,
-                                    keep_parentheses=keep, **common)
-    if name in ("lra_text", "lra_image"):
-        from keras_fnet.data import tfds_tasks
-
-        download = kwargs.pop("download", False)
-        if name == "lra_text":
-            _no_extra(name, kwargs)
-            return tfds_tasks.imdb_bytes(
-                split, batch_size, max_length, data_dir=data_dir, mock=mock,
-                mock_examples=mock_examples, download=download, **common)
-        add_cls = kwargs.pop("add_cls", True)
-        _no_extra(name, kwargs)
-        if max_length == info.default_max_length and not add_cls:
-            max_length -= 1
-        return tfds_tasks.cifar10_pixels(
-            split, batch_size, max_length, add_cls=add_cls,
-            data_dir=data_dir, mock=mock, mock_examples=mock_examples,
-            download=download, **common)
-    if name in _PATHFINDER_RESOLUTION:
-        difficulty = kwargs.pop("difficulty", "hard")
-        add_cls = kwargs.pop("add_cls", True)
-        num_examples = kwargs.pop("num_examples", None)
-        _no_extra(name, kwargs)
-        r = _PATHFINDER_RESOLUTION[name]
-        images, labels = _pathfinder_data(split, r, difficulty, data_dir,
-                                          mock, mock_examples, num_examples,
-                                          seed)
-        if max_length == info.default_max_length and not add_cls:
-            max_length -= 1
-        return pathfinder.make_dataset(images, labels, batch_size,
-                                       max_length, add_cls=add_cls, **common)
-    # retrieval
-    manual_dir = kwargs.pop("manual_dir", None)
-    stats = kwargs.pop("stats", None)
-    _no_extra(name, kwargs)
-    if mock:
-        manual_dir = _mock_retrieval_dir(mock_examples, seed)
-    return retrieval_lib.retrieval(split, batch_size, max_length,
-                                   manual_dir=manual_dir, data_dir=data_dir,
-                                   stats=stats, **common)
+        max_length = task.info({"mock": mock, **kwargs}).default_max_length
+    return task.loader(split, batch_size, max_length, data_dir=data_dir, mock=mock,
+                       shuffle=shuffle, seed=seed, repeat=repeat,
+                       drop_remainder=drop_remainder, mock_examples=mock_examples, **kwargs)
 
 
-def _no_extra(name, kwargs):
-    if kwargs:
-        raise TypeError(f"Unexpected options for task {name!r}: "
-                        f"{', '.join(sorted(kwargs))}.")
+def _check_options(task, kwargs):
+    """A clear `TypeError` for an option the task's loader does not take."""
+    parameters = inspect.signature(task.loader).parameters
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = sorted(set(kwargs) - set(parameters))
+    if unknown:
+        raise TypeError(f"Unexpected options for task {task.name!r}: {', '.join(unknown)}.")

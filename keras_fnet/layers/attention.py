@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_fnet.layers.base import MixingLayer
+from keras_fnet.layers.base import MixingLayer, default_initializer, register_mixing
 
 
 def _check_heads(layer, hidden):
@@ -17,13 +17,16 @@ def _check_heads(layer, hidden):
         )
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("attention")
 class AttentionMixing(MixingLayer):
     """Multi-head scaled dot-product self-attention (BERT's mixing sublayer).
 
-    Wraps `keras.layers.MultiHeadAttention` (the layer keras-hub's BERT uses),
-    so it gets the backend's fused attention kernel where one exists. Padded
-    keys (`padding_mask == 0`) get no attention weight.
+    Holds a `keras.layers.MultiHeadAttention` (the layer keras-hub's BERT
+    uses) for its projections. Without dropout (inference, or `dropout=0`) the
+    attention itself is `keras.ops.dot_product_attention`, the backend's fused
+    kernel (PyTorch SDPA); a training step with dropout writes the
+    probabilities out to drop them, as BERT does. Padded keys
+    (`padding_mask == 0`) get no attention weight.
 
     Args:
         num_heads: number of heads; must divide the hidden size.
@@ -39,14 +42,18 @@ class AttentionMixing(MixingLayer):
     (2, 5, 8)
     """
 
+    uses_heads = True
+
     def __init__(self, num_heads, dropout=0.0, kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
         self.num_heads = int(num_heads)
         self.dropout = float(dropout)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or keras.initializers.RandomNormal(stddev=0.02)
-        )
+        self.kernel_initializer = default_initializer(kernel_initializer)
         self.attention = None
+
+    @classmethod
+    def from_encoder_config(cls, config, index, **kwargs):
+        return cls(num_heads=config.num_heads, dropout=config.dropout, **kwargs)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -63,13 +70,26 @@ class AttentionMixing(MixingLayer):
         self.attention.build(input_shape, input_shape)
 
     def call(self, inputs, padding_mask=None, training=None):
-        attention_mask = None
+        mha = self.attention
+        query = mha._query_dense(inputs)  # [batch, seq, heads, head_dim]
+        key = mha._key_dense(inputs)
+        value = mha._value_dense(inputs)
+        mask = None
         if padding_mask is not None:
-            # [batch, 1, keys]: every query may attend to the real keys.
-            attention_mask = ops.expand_dims(ops.cast(padding_mask, "bool"), 1)
-        return self.attention(
-            inputs, inputs, attention_mask=attention_mask, training=training
-        )
+            # [batch, 1, 1, keys]: every query may attend to the real keys.
+            mask = ops.cast(padding_mask, "bool")[:, None, None, :]
+        if training and self.dropout > 0:
+            # Dropout on the attention probabilities needs them written out:
+            # Keras' softmax-then-dropout path.
+            attended, _ = mha._compute_attention(
+                query, key, value, attention_mask=mask, training=training
+            )
+        else:
+            # The backend's fused kernel (PyTorch SDPA, cuDNN/flash on GPU).
+            attended = ops.dot_product_attention(
+                query, key, value, mask=mask, scale=1.0 / math.sqrt(query.shape[-1])
+            )
+        return mha._output_dense(attended)
 
     def get_config(self):
         return {
@@ -92,7 +112,7 @@ def orthogonal_gaussian_features(num_features, dim, rng):
     return (matrix * norms[:, None]).astype("float32")
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("performer")
 class PerformerMixing(MixingLayer):
     """FAVOR+ self-attention with positive random features (Performer).
 
@@ -119,6 +139,8 @@ class PerformerMixing(MixingLayer):
     (2, 5, 8)
     """
 
+    uses_heads = True
+
     def __init__(
         self,
         num_heads,
@@ -133,8 +155,16 @@ class PerformerMixing(MixingLayer):
         self.num_random_features = int(num_random_features)
         self.seed = int(seed)
         self.dropout = float(dropout)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or keras.initializers.RandomNormal(stddev=0.02)
+        self.kernel_initializer = default_initializer(kernel_initializer)
+
+    @classmethod
+    def from_encoder_config(cls, config, index, **kwargs):
+        return cls(
+            num_heads=config.num_heads,
+            num_random_features=config.num_random_features,
+            seed=config.seed + index,
+            dropout=config.dropout,
+            **kwargs,
         )
 
     def build(self, input_shape):
@@ -176,16 +206,21 @@ class PerformerMixing(MixingLayer):
         constant is taken over real keys only, so padding changes nothing.
         """
         projection = ops.einsum("bngd,md->bngm", x, ops.cast(self.features, "float32"))
-        squared = 0.5 * ops.sum(ops.square(x), axis=-1, keepdims=True)
+        exponent = projection - 0.5 * ops.sum(ops.square(x), axis=-1, keepdims=True)
         if keep is None:
             stabilizer = ops.max(projection, axis=-1, keepdims=True)
-        else:
-            real = ops.where(keep > 0, projection, ops.full_like(projection, -1e30))
-            stabilizer = ops.max(real, axis=(1, 3), keepdims=True)
-        features = ops.exp(projection - squared - ops.stop_gradient(stabilizer))
-        if keep is not None:
-            features = features * keep
-        return features / math.sqrt(self.num_random_features)
+            return ops.exp(exponent - ops.stop_gradient(stabilizer)) / math.sqrt(
+                self.num_random_features
+            )
+        # Padded keys get a finite exponent of -80 and then a weight of
+        # exactly 0; a row without real keys gets a stabilizer of 0. So every
+        # value and gradient stays finite, even for an all-padding row.
+        real = keep > 0
+        lowest = ops.min(projection)
+        stabilizer = ops.max(ops.where(real, projection, lowest), axis=(1, 3), keepdims=True)
+        stabilizer = ops.where(ops.any(real, axis=1, keepdims=True), stabilizer, 0.0)
+        exponent = ops.where(real, exponent - ops.stop_gradient(stabilizer), -80.0)
+        return ops.exp(exponent) * keep / math.sqrt(self.num_random_features)
 
     def call(self, inputs, padding_mask=None, training=None):
         scale = self.head_dim ** -0.25

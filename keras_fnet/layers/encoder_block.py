@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_fnet.layers.base import default_initializer
+
 
 def gelu_tanh(x):
     """GELU in its tanh form, as the official FNet code (`flax.linen.gelu`)."""
@@ -10,16 +12,23 @@ def gelu_tanh(x):
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
 class EncoderBlock(keras.layers.Layer):
-    """Post-LayerNorm block: `x = LN(x + mix(x)); x = LN(x + FF(x))`.
+    """Post-LayerNorm block `x = LN(x + mix(x)); x = LN(x + FF(x))`, or pre-LN.
 
-    `FF` is `Dropout(Dense(GELU(Dense(x))))`. The block does not know which
-    mixing it holds: any layer with `call(x, padding_mask=None)` works.
+    `FF` is `Dropout(Dense(GELU(Dense(x))))`. With `norm_first=True` the
+    block is pre-LayerNorm, `x = x + mix(LN(x)); x = x + FF(LN(x))` (the
+    encoder then ends with a LayerNorm). The block does not know which mixing
+    it holds: any layer with `call(x, padding_mask=None)` works. A mixing
+    output in float32 (the spectral transforms) is added to the residual in
+    float32, so half-precision policies do not overflow before the LayerNorm.
 
     Args:
         mixing: the token-mixing layer (e.g. `FourierMixing()`).
         intermediate_dim: width of the feed-forward sublayer.
         dropout: dropout rate after the feed-forward sublayer.
         layer_norm_epsilon: LayerNorm epsilon.
+        kernel_initializer: initializer of the feed-forward kernels (default:
+            normal, stddev 0.02).
+        norm_first: pre-LayerNorm instead of the official post-LayerNorm.
         **kwargs: standard layer arguments.
 
     Example:
@@ -30,7 +39,8 @@ class EncoderBlock(keras.layers.Layer):
     (2, 6, 8)
     """
 
-    def __init__(self, mixing, intermediate_dim, dropout=0.0, layer_norm_epsilon=1e-12, **kwargs):
+    def __init__(self, mixing, intermediate_dim, dropout=0.0, layer_norm_epsilon=1e-12,
+                 kernel_initializer=None, norm_first=False, **kwargs):
         super().__init__(**kwargs)
         if isinstance(mixing, dict):
             mixing = keras.saving.deserialize_keras_object(mixing)
@@ -38,34 +48,41 @@ class EncoderBlock(keras.layers.Layer):
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
         self.layer_norm_epsilon = layer_norm_epsilon
-        init = keras.initializers.RandomNormal(stddev=0.02)
-        policy = self.dtype_policy
-        self.mixing_layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_epsilon, dtype=policy, name="mixing_layer_norm")
-        self.intermediate = keras.layers.Dense(
-            intermediate_dim, activation=gelu_tanh, kernel_initializer=init,
-            dtype=policy, name="intermediate")
-        self.output_dropout = keras.layers.Dropout(dropout, dtype=policy)
-        self.output_layer_norm = keras.layers.LayerNormalization(
-            epsilon=layer_norm_epsilon, dtype=policy, name="output_layer_norm")
+        self.kernel_initializer = default_initializer(kernel_initializer)
+        self.norm_first = bool(norm_first)
 
     def build(self, input_shape):
         hidden = input_shape[-1]
-        self.mixing.build(input_shape)
+        policy = self.dtype_policy
+        if not self.mixing.built:  # A deserialized mixing comes built.
+            self.mixing.build(input_shape)
+        self.mixing_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="mixing_layer_norm")
         self.mixing_layer_norm.build(input_shape)
+        self.intermediate = keras.layers.Dense(
+            self.intermediate_dim, activation=gelu_tanh,
+            kernel_initializer=self.kernel_initializer, dtype=policy, name="intermediate")
         self.intermediate.build(input_shape)
         self.output_dense = keras.layers.Dense(
-            hidden, kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
-            dtype=self.dtype_policy, name="output")
+            hidden, kernel_initializer=self.kernel_initializer, dtype=policy, name="output")
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
+        self.output_dropout = keras.layers.Dropout(self.dropout, dtype=policy)
+        self.output_layer_norm = keras.layers.LayerNormalization(
+            epsilon=self.layer_norm_epsilon, dtype=policy, name="output_layer_norm")
         self.output_layer_norm.build(input_shape)
         self.built = True
 
+    def _feed_forward(self, x, training):
+        return self.output_dropout(self.output_dense(self.intermediate(x)), training=training)
+
     def call(self, inputs, padding_mask=None, training=None):
+        if self.norm_first:
+            x = inputs + self.mixing(
+                self.mixing_layer_norm(inputs), padding_mask=padding_mask, training=training)
+            return x + self._feed_forward(self.output_layer_norm(x), training)
         mixed = self.mixing(inputs, padding_mask=padding_mask, training=training)
         x = self.mixing_layer_norm(inputs + mixed)
-        ff = self.output_dropout(self.output_dense(self.intermediate(x)), training=training)
-        return self.output_layer_norm(x + ff)
+        return self.output_layer_norm(x + self._feed_forward(x, training))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -77,4 +94,6 @@ class EncoderBlock(keras.layers.Layer):
             "intermediate_dim": self.intermediate_dim,
             "dropout": self.dropout,
             "layer_norm_epsilon": self.layer_norm_epsilon,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "norm_first": self.norm_first,
         }

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_fnet.layers.base import MixingLayer
+from keras_fnet.layers.base import MixingLayer, default_initializer, register_mixing
 
 
 def _check_length(layer, x):
@@ -33,6 +33,10 @@ class _TwoMatrixMixing(MixingLayer):
             )
         self.max_sequence_length = max_sequence_length
 
+    @classmethod
+    def from_encoder_config(cls, config, index, **kwargs):
+        return cls(max_sequence_length=config.max_sequence_length, **kwargs)
+
     def call(self, inputs, padding_mask=None):
         del padding_mask  # Mixes every position, as the paper.
         _check_length(self, inputs)
@@ -44,7 +48,7 @@ class _TwoMatrixMixing(MixingLayer):
         return {**super().get_config(), "max_sequence_length": self.max_sequence_length}
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("linear")
 class LinearMixing(_TwoMatrixMixing):
     """Learned mixing: `W_seq @ x @ W_hidden`, both matrices trained.
 
@@ -64,9 +68,7 @@ class LinearMixing(_TwoMatrixMixing):
 
     def __init__(self, max_sequence_length, kernel_initializer=None, **kwargs):
         super().__init__(max_sequence_length, **kwargs)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or keras.initializers.RandomNormal(stddev=0.02)
-        )
+        self.kernel_initializer = default_initializer(kernel_initializer)
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -86,7 +88,7 @@ class LinearMixing(_TwoMatrixMixing):
         }
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("random")
 class RandomMixing(_TwoMatrixMixing):
     """Fixed random mixing: `R_seq @ x @ R_hidden`, matrices never trained.
 
@@ -113,6 +115,10 @@ class RandomMixing(_TwoMatrixMixing):
         super().__init__(max_sequence_length, **kwargs)
         self.seed = int(seed)
 
+    @classmethod
+    def from_encoder_config(cls, config, index, **kwargs):
+        return cls(config.max_sequence_length, seed=config.seed + index, **kwargs)
+
     def build(self, input_shape):
         super().build(input_shape)
         hidden = input_shape[-1]
@@ -133,7 +139,7 @@ class RandomMixing(_TwoMatrixMixing):
         return {**super().get_config(), "seed": self.seed}
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("identity")
 class IdentityMixing(MixingLayer):
     """No mixing at all: returns its input (the paper's FF-only baseline).
 

@@ -11,8 +11,11 @@ Fourier and Hartley layers can also use FFTs (`"fft"`).
 
 All transforms are unnormalized, like the official FNet checkpoints, and run
 in float32 whatever the dtype policy: JAX and TensorFlow CPU FFTs reject half
-precision, and the unnormalized sums overflow float16 quickly. The result is
-cast back to the input dtype.
+precision, and the unnormalized sums overflow float16 quickly (the DC term of
+a 512 x 768 input of mean 0.5 is about 2e5; float16 stops at 65504). The
+result stays float32: the block's residual add and LayerNorm take it as it
+is, so a `mixed_float16` model stays finite; the LayerNorm's output is in the
+compute dtype again.
 """
 
 import functools
@@ -23,7 +26,7 @@ import numpy as np
 from keras import ops
 
 from keras_fnet import backend_specific
-from keras_fnet.layers.base import MixingLayer
+from keras_fnet.layers.base import MixingLayer, register_mixing
 
 # Largest sequence length for which `implementation="auto"` uses the matmul
 # (DFT-matrix) path, per device kind. CPU: `python -m benchmarks.mixing` (see
@@ -198,16 +201,17 @@ class SpectralMixing(MixingLayer):
 
     def call(self, inputs, padding_mask=None):
         del padding_mask  # A fixed transform mixes every position, as the paper.
-        dtype = inputs.dtype
-        y = self._transform(ops.cast(inputs, "float32"))
-        return ops.cast(y, dtype)
+        x = ops.cast(inputs, "float32")
+        if 0 in tuple(x.shape):  # Empty batch or sequence (oneMKL rejects it).
+            return x
+        return self._transform(x)
 
 
 def _as_tensors(*arrays):
     return [ops.convert_to_tensor(a) for a in arrays]
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("fourier")
 class FourierMixing(SpectralMixing):
     """FNet's mixing: the real part of a 2-D DFT over the last two axes.
 
@@ -215,6 +219,7 @@ class FourierMixing(SpectralMixing):
     `C_n @ x @ C_h - S_n @ x @ S_h` with `C`, `S` the cosine and sine DFT
     matrices. The map is linear and self-adjoint, so its gradient is
     `Re(DFT_seq(DFT_hidden(g)))`. Any sequence length and hidden size work.
+    The output is float32 whatever the dtype policy (see the module's notes).
 
     Args:
         implementation: `"fft"` uses FFTs (`real_fft2`: a real FFT over the
@@ -245,6 +250,10 @@ class FourierMixing(SpectralMixing):
             )
         self.implementation = implementation
 
+    @classmethod
+    def from_encoder_config(cls, config, index, **kwargs):
+        return cls(implementation=config.fourier_implementation, **kwargs)
+
     def resolved_implementation(self, seq_length):
         """The implementation used for `seq_length` (None: unknown)."""
         if self.implementation != "auto":
@@ -272,7 +281,7 @@ class FourierMixing(SpectralMixing):
         return {**super().get_config(), "implementation": self.implementation}
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("hartley")
 class HartleyMixing(FourierMixing):
     """2-D discrete Hartley transform: `Re(F) - Im(F)` of the 2-D DFT `F`.
 
@@ -311,7 +320,7 @@ class HartleyMixing(FourierMixing):
         return real - imag
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("dct")
 class DCTMixing(SpectralMixing):
     """2-D DCT-II over the sequence and hidden axes (the paper's appendix).
 
@@ -333,7 +342,7 @@ class DCTMixing(SpectralMixing):
         return [(_dct_matrix_dynamic(n), right)]
 
 
-@keras.saving.register_keras_serializable(package="keras_fnet")
+@register_mixing("hadamard")
 class HadamardMixing(SpectralMixing):
     """2-D Walsh-Hadamard transform (Sylvester order, entries +-1, unnormalized).
 

@@ -47,7 +47,7 @@ def test_csv_has_the_issue_columns(args, tmp_path):
 
 def test_plots_and_loss_curves(args, tmp_path):
     pytest.importorskip("tensorflow")
-    from training.checkpoints import ScalarLogger
+    from training.callbacks import ScalarLogger
 
     run = tmp_path / "run"
     logger = ScalarLogger(str(run / "logs"), every=10)  # what training.train writes

@@ -1,6 +1,7 @@
-"""Smoke test of `python -m benchmarks.speed`: runs end to end at toy sizes.
+"""Smoke tests of `python -m benchmarks.speed` at toy sizes, and of its report's arithmetic.
 
-Only the files and their columns/rows are checked; timings are never asserted.
+Only files, columns, statuses and ratios computed from given rows are checked;
+timings are never asserted.
 """
 
 import csv
@@ -9,8 +10,10 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
+import pytest
 
-from benchmarks import speed
+from benchmarks import common, speed, speed_plain, speed_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -22,27 +25,34 @@ def _run(module, *flags):
     return out.stdout
 
 
-def test_speed_quick_writes_csv_markdown_and_plots(tmp_path):
-    backend = keras.backend.backend()
-    _run("benchmarks.speed", "--quick", "--suite", "main", "--backends", backend,
-         "--models", "fnet,ff_only,bert", "--lengths", "16", "--modes", "train,infer",
-         "--out", str(tmp_path))
-    with open(tmp_path / "speed.csv", newline="") as f:
+def _rows(path):
+    with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        rows = list(reader)
-    assert reader.fieldnames == speed.COLUMNS
+        return reader.fieldnames, list(reader)
+
+
+def test_speed_quick_writes_spread_load_targets_and_plots(tmp_path):
+    backend = keras.backend.backend()
+    models = ("fnet", "ff_only", "bert", "plain_fnet")
+    _run("benchmarks.speed", "--quick", "--suite", "small", "--backends", backend,
+         "--models", ",".join(models), "--threads", "1", "--out", str(tmp_path))
+    columns, rows = _rows(tmp_path / "speed.csv")
+    assert columns == speed.COLUMNS
     got = {(r["backend"], r["model"], r["mode"], r["length"]) for r in rows}
-    assert got == {(backend, m, mode, "16") for m in ("fnet", "ff_only", "bert")
-                   for mode in ("train", "infer")}
+    assert got == {(backend, m, mode, "16") for m in models for mode in ("train", "infer")}
     for r in rows:
         assert r["status"] == "ok", r
-        assert float(r["median_ms"]) > 0 and float(r["tokens_per_s"]) > 0
-        assert r["batch"] == "2" and r["hidden_dim"] == "16"
+        times = [float(v) for v in r["times_ms"].split()]
+        assert len(times) == int(r["rounds"]) == 2
+        assert float(r["min_ms"]) == pytest.approx(min(times), abs=0.01)
+        assert float(r["max_ms"]) == pytest.approx(max(times), abs=0.01)
+        assert float(r["others_cpu"]) >= 0 and float(r["load_avg"]) >= 0
+        assert r["batch"] == "2" and r["hidden_dim"] == "16" and r["threads"] in ("1", "")
     assert {r["fourier"] for r in rows if r["model"] == "fnet"} <= {"fft", "dft"}
     text = (tmp_path / "speed.md").read_text()
-    assert "## Suite `main`" in text and "| fnet |" in text
-    for name in ("speed_lengths.png", "speed_backends.png"):
-        assert (tmp_path / name).stat().st_size > 1000
+    assert "## Suite `small`" in text and "| plain_fnet |" in text
+    assert "fnet / plain_fnet" in text and "bert / bert" in text  # The only BERT is the fastest.
+    assert (tmp_path / "speed_ratios.png").stat().st_size > 1000
     # The report redraws from the CSV alone.
     os.remove(tmp_path / "speed.md")
     _run("benchmarks.speed", "--report-only", "--out", str(tmp_path))
@@ -51,20 +61,61 @@ def test_speed_quick_writes_csv_markdown_and_plots(tmp_path):
 
 def test_speed_records_models_over_the_limits(tmp_path):
     backend = keras.backend.backend()
-    _run("benchmarks.speed", "--quick", "--suite", "long", "--backends", backend,
-         "--models", "fnet,bert", "--lengths", "32", "--max-memory-gb", "0",
+    _run("benchmarks.speed", "--quick", "--suite", "lengths", "--backends", backend,
+         "--models", "fnet,bert", "--modes", "infer", "--max-memory-gb", "0",
          "--time-limit", "1e-9", "--out", str(tmp_path))
-    with open(tmp_path / "speed.csv", newline="") as f:
-        rows = {r["model"]: r for r in csv.DictReader(f)}
-    assert rows["bert"]["status"].startswith("oom (estimated")
-    assert rows["fnet"]["status"].startswith("timeout")
+    _, rows = _rows(tmp_path / "speed.csv")
+    status = {(r["model"], r["length"]): r["status"] for r in rows}
+    assert status[("bert", "16")].startswith("oom (estimated")
+    assert status[("fnet", "16")].startswith("timeout (step")
+    assert status[("fnet", "32")] == "timeout (at L=16)"  # Not run again at a longer length.
+    assert (tmp_path / "speed_lengths.png").exists() or "timeout" in (tmp_path / "speed.md").read_text()
 
 
 def test_suite_flags_override_presets():
-    args = speed.parse_args(["--suite", "long", "--lengths", "64,128", "--batch", "3",
+    args = speed.parse_args(["--suite", "lengths", "--lengths", "64,128", "--batch", "3",
                              "--hidden-dim", "32", "--models", "fnet"])
     (spec,) = speed.suite_specs(args)
     assert spec["lengths"] == [64, 128] and spec["hidden_dim"] == 32
     assert spec["models"] == ["fnet"] and speed.batch_for(spec, 128) == 3
-    (spec,) = speed.suite_specs(speed.parse_args(["--suite", "long"]))
-    assert speed.batch_for(spec, 128) == 64 and speed.batch_for(spec, 8192) == 1
+    (spec,) = speed.suite_specs(speed.parse_args(["--suite", "lengths"]))
+    assert speed.batch_for(spec, 512) == 16 and speed.batch_for(spec, 8192) == 1
+    assert [s["suite"] for s in speed.suite_specs(speed.parse_args([]))] == list(speed.SUITES)
+
+
+def _row(model, times, suite="small", mode="train", status="ok"):
+    return dict(suite=suite, backend="torch", model=model, mode=mode, length="512", status=status,
+                times_ms=" ".join(str(t) for t in times), median_ms=str(np.median(times)))
+
+
+def test_targets_are_per_round_ratios_against_the_fastest_bert():
+    rows = [_row("fnet", [110, 120, 300]), _row("plain_fnet", [100, 100, 250]),
+            _row("ff_only", [100, 110, 280]), _row("bert", [220, 200, 500]),
+            _row("hf_bert", [200, 210, 400]), _row("keras_hub_bert", [0, 0, 0], status="oom")]
+    checks = {c["target"]: c for c in speed_report.targets(rows)}
+    plain = checks["keras_fnet / plain framework FNet"]
+    assert plain["value"] == pytest.approx(1.2) and plain["low"] == pytest.approx(1.1)
+    assert plain["high"] == pytest.approx(1.2) and plain["met"] is False
+    bert = checks["bert / fastest BERT"]
+    assert bert["models"] == "bert / hf_bert"  # median 210 < 220; the oom row is ignored.
+    assert bert["value"] == pytest.approx(1.1) and bert["met"] is False
+    assert checks["fastest BERT / fnet (speed-up)"]["met"] is None
+
+
+def test_plain_reference_has_the_zoo_models_shape():
+    import keras_fnet
+
+    spec = dict(num_layers=2, hidden_dim=16, intermediate_dim=24, vocabulary_size=50)
+    weights = speed_plain.initial_weights(spec, 32)
+    count = sum(v.size for k, v in weights.items() if k != "blocks")
+    count += sum(v.size for block in weights["blocks"] for v in block.values())
+    model = keras_fnet.build_classifier("fnet_tiny", compile=False, max_sequence_length=32,
+                                        num_heads=2, **spec)
+    assert count == model.count_params()
+
+
+def test_load_meter_counts_other_processes_not_this_one():
+    meter = common.LoadMeter().start()
+    sum(i * i for i in range(2_000_000))  # Busy in this process only.
+    load = meter.stop()
+    assert 0 <= load["others_cpu"] <= (os.cpu_count() or 1) and 0 <= load["steal_pct"] <= 100

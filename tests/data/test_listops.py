@@ -101,6 +101,60 @@ def test_bad_lengths_raise():
         listops.generate(1, 100, 50)
 
 
+def test_longest_tree_is_reached_and_never_exceeded():
+    # Brute force over random draws (the generator's own node function).
+    import random
+
+    for depth, args in [(1, 10), (2, 3), (3, 2), (4, 2)]:
+        rng, best = random.Random(0), 0
+        for _ in range(20000):
+            out = []
+            try:
+                best = max(best, listops._operator_node(rng, 1, depth, args, 10**6, out)[1])
+            except listops._TooLong:
+                pass
+        assert best == listops.longest_tree(depth, args), (depth, args)
+
+
+def test_impossible_or_too_rare_settings_fail_fast():
+    import random
+
+    with pytest.raises(ValueError, match=r"min_length 500 is longer than any tree .* \(at most 12\)"):
+        listops.generate(1, 500, 2000, max_depth=1)
+    start = time.time()
+    with pytest.raises(RuntimeError, match="No ListOps tree of length 22..22 in 50 draws"):
+        listops.generate_example(random.Random(0), 22, 22, max_depth=4, max_args=2, max_draws=50)
+    assert time.time() - start < 30  # bounded, not a hang (generous for a loaded CPU)
+
+
+# Issue 12's generator tries, each a one-line error naming the flag, exit 2.
+@pytest.mark.parametrize("flags, message", [
+    (["--max-depth", "0"], "argument --max-depth: must be an integer >= 1, got 0"),
+    (["--max-depth", "1", "--min-length", "500"],
+     "--min-length 500 is longer than any tree with --max-depth 1 and --max-args 10 (at most 12)"),
+    (["--max-args", "1"], "argument --max-args: must be an integer >= 2, got 1"),
+    (["--min-length", "100", "--max-length", "50"],
+     "--min-length 100 is greater than --max-length 50"),
+    (["--num-examples", "-5"], "argument --num-examples: must be an integer >= 1, got -5"),
+    (["--num-examples", "x"], "argument --num-examples: must be an integer, got 'x'"),
+])
+def test_cli_rejects_bad_flags_before_work(tmp_path, capsys, flags, message):
+    out = tmp_path / "o.tsv"
+    with pytest.raises(SystemExit) as exit_info:
+        listops.main(flags + ["--output", str(out)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == f"python -m keras_fnet.data.listops: error: {message}\n"
+    assert not out.exists()
+
+
+def test_cli_output_that_is_a_directory(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        listops.main(["--num-examples", "2", "--output", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "argument --output: must be a file path" in capsys.readouterr().err
+
+
 def test_cli_writes_lra_tsv(tmp_path):
     out = tmp_path / "sub" / "train.tsv"
     listops.main(["--num-examples", "20", "--min-length", "10",

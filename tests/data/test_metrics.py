@@ -49,3 +49,24 @@ def test_compute_metrics_per_task():
     assert metrics.compute_metrics("listops", [3], [3]) == {"accuracy": 1.0}
     with pytest.raises(ValueError, match="shape"):
         metrics.accuracy([1, 2], [1])
+
+
+def test_float_probabilities_are_thresholded_at_one_half():
+    # Issue 10 audit: [N] floats were truncated to 0 (F1 0.0).
+    p, y = np.array([0.9, 0.7, 0.2]), np.array([1, 1, 0])
+    assert metrics.compute_metrics("glue/mrpc", p, y) == {"f1": 1.0, "accuracy": 1.0}
+    assert metrics.compute_metrics("glue/cola", [0.5, 0.49, 0.1, 0.8], [1, 0, 0, 0])[
+        "matthews_corrcoef"] == pytest.approx(stats.pearsonr([1, 0, 0, 1], [1, 0, 0, 0])[0])
+    # Whole-valued floats are class ids; other floats out of [0, 1] are refused.
+    assert metrics.accuracy(np.array([3.0, 2.0]), [3, 1]) == 0.5
+    with pytest.raises(ValueError, match="probabilities"):
+        metrics.accuracy(np.array([1.5, 0.2]), [1, 0])
+
+
+def test_binary_metrics_reject_other_class_ids():
+    with pytest.raises(ValueError, match=r"Matthews.*labels hold class id\(s\) \[2\]"):
+        metrics.compute_metrics("glue/cola", [0, 1, 1], [0, 1, 2])
+    with pytest.raises(ValueError, match=r"F1.*predictions hold class id\(s\) \[-1, 3\]"):
+        metrics.f1_score([3, -1, 1], [1, 0, 1])
+    # Multi-class accuracy is unaffected.
+    assert metrics.compute_metrics("listops", [7, 2], [7, 3]) == {"accuracy": 0.5}

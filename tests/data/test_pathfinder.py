@@ -86,3 +86,44 @@ def test_npz_roundtrip_and_dataset(tmp_path):
         pathfinder.make_dataset(images, labels, 3, max_length=1024)
     with pytest.raises(FileNotFoundError, match="python -m"):
         pathfinder.load_npz(str(tmp_path / "missing.npz"))
+
+
+def test_cli_and_load_task_share_the_default_difficulty(tmp_path):
+    # Issue 10 audit: the CLI drew "easy", load_task "hard".
+    from keras_fnet.data import base, load_task
+
+    assert pathfinder.DEFAULT_DIFFICULTY == "hard"
+    out = tmp_path / "pf.npz"
+    pathfinder.main(["--num-examples", "4", "--output", str(out)])
+    cli_images, cli_labels = pathfinder.load_npz(str(out))
+    assert np.array_equal(cli_images, pathfinder.generate(4, 32, "hard", seed=0)[0])
+    # load_task's mock data for split "train" with seed 0 uses generator seed 0.
+    x, y = next(iter(load_task("pathfinder", "train", batch_size=4, mock=True,
+                               mock_examples=4, seed=0, shuffle=False)))
+    pixels = np.asarray(x["token_ids"])[:, 1:] - base.VALUE_OFFSET
+    assert np.array_equal(pixels.reshape(cli_images.shape), cli_images)
+    assert np.array_equal(np.asarray(y), cli_labels)
+
+
+# Issue 12: bad flags are one-line errors, exit 2, before any image is drawn.
+@pytest.mark.parametrize("flags, message", [
+    (["--num-examples", "-5"], "argument --num-examples: must be an integer >= 1, got -5"),
+    (["--num-examples", "0"], "argument --num-examples: must be an integer >= 1, got 0"),
+    (["--seed", "-1"], "argument --seed: must be an integer >= 0, got -1"),
+    (["--resolution", "48"], "argument --resolution: invalid choice: 48 (choose from 32, 64, 128)"),
+])
+def test_cli_rejects_bad_flags_before_work(tmp_path, capsys, flags, message):
+    out = tmp_path / "pf.npz"
+    with pytest.raises(SystemExit) as exit_info:
+        pathfinder.main(flags + ["--output", str(out)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == f"python -m keras_fnet.data.pathfinder: error: {message}\n"
+    assert not out.exists()
+
+
+def test_layout_retries_are_bounded(monkeypatch):
+    # A path length that cannot fit: the generator gives up instead of looping.
+    monkeypatch.setitem(pathfinder.DIFFICULTIES, "hard", (400, 5))
+    monkeypatch.setattr(pathfinder, "MAX_LAYOUTS", 3)
+    with pytest.raises(RuntimeError, match="Could not lay out 5 separate paths of 400 pixels"):
+        pathfinder.generate_image(np.random.default_rng(0), 32, "hard")

@@ -1,5 +1,7 @@
 """The dispatcher: every task loads in mock mode and feeds model.fit."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -94,3 +96,63 @@ def test_batches_feed_model_fit():
         from_logits=True))
     history = model.fit(ds, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+def test_registry_knows_each_task():
+    from keras_fnet.data import registry
+
+    assert registry.get_task("glue/mnli").eval_splits == (
+        "validation_matched", "validation_mismatched")
+    assert registry.get_task("glue/mnli").validation_split == "validation_matched"
+    assert registry.get_task("glue/stsb").kind == "regression"
+    assert registry.get_task("c4").name == "pretrain"
+    assert registry.get_task("pretrain").kind == "pretraining"
+    assert registry.get_task("pathfinder32").min_length == 32 * 32 + 1
+    assert registry.get_task("listops").eval_splits == ("test",)
+    for name in registry.task_names():
+        task = registry.get_task(name)
+        info = task.info({"mock": True})
+        assert set(task.eval_splits) <= set(info.splits), name
+        assert task.validation_split in info.splits, name
+        if task.train_examples is None:  # Data that cannot be generated here.
+            assert "--data-dir" in task.data_help, name
+    with pytest.raises(ValueError, match="Unknown task 'glue/nope'.*glue/mnli.*listops"):
+        registry.get_task("glue/nope")
+
+
+def test_a_new_task_is_one_registration(monkeypatch):
+    from keras_fnet.data import base, listops, registry
+
+    def load(split, batch_size, max_length, mock=False, seed=0, **common):
+        sources = ["[MAX 1 2 ]", "[MIN 3 4 ]"] * 4
+        targets = np.array([listops.evaluate(s) for s in sources], np.int32)
+        common.pop("data_dir", None)
+        common.pop("mock_examples", None)
+        return listops.make_dataset(sources, targets, max_length, batch_size, seed=seed,
+                                    **common)
+
+    task = registry.Task("toy", lambda options: base.TaskInfo(
+        "toy", 10, listops.VOCABULARY_SIZE, ("accuracy",), ("train", "test"), 16), load)
+    monkeypatch.setitem(registry._TASKS, "toy", task)
+    _, labels = next(iter(load_task("toy", "test", batch_size=8, max_length=16, shuffle=False)))
+    assert labels.numpy().tolist() == [2, 3] * 4
+    prepared = task.prepare({"mock": True})
+    assert prepared.info.num_classes == 10 and prepared.vocabulary is None
+
+
+def test_damaged_cache_is_generated_again(tmp_path, capsys):
+    kwargs = dict(batch_size=4, max_length=64, data_dir=str(tmp_path), num_examples=10)
+    first = [b[1].numpy().tolist() for b in load_task("listops", "test", **kwargs)]
+    (path,) = tmp_path.glob("listops/*/test_10.tsv")
+    stamp = json.loads(path.with_name(path.name + ".json").read_text())
+    assert stamp["count"] == 10 and len(stamp["sha256"]) == 64
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])  # Truncated: still parses, fewer rows.
+    capsys.readouterr()
+    again = [b[1].numpy().tolist() for b in load_task("listops", "test", **kwargs)]
+    assert "generating it again" in capsys.readouterr().out
+    assert again == first
+    path.with_name(path.name + ".json").unlink()  # No sidecar: not trusted either.
+    load_task("listops", "test", **kwargs)
+    assert "no valid checksum" in capsys.readouterr().out
+    assert not [p for p in tmp_path.rglob(".tmp-*")]

@@ -8,7 +8,7 @@ import pytest
 
 import keras_fnet
 from training import train
-from training_helpers import read_metrics, tiny_args
+from training_helpers import cli_error, read_metrics, tiny_args
 
 BACKEND = keras.backend.backend()
 
@@ -45,6 +45,7 @@ def test_pretrain_then_fine_tune_on_glue(tmp_path):
                                 "--init-from", tmp_path / "pretrain" / "model.keras",
                                 "--learning-rate", "0", "--max-length", "48", arch=False))
     assert glue["steps"] == 2 and glue["eval_split"] == "validation"
+    assert set(glue["evaluation"]) == {"validation"}
     assert set(glue["metrics"]) == {"f1", "accuracy"}
     # With a zero learning rate the fine-tuned encoder still holds the pretrained weights.
     tuned = keras.saving.load_model(tmp_path / "mrpc" / "model.keras").encoder
@@ -58,22 +59,20 @@ def test_glue_regression(tmp_path):
     assert "majority_baseline" not in stsb
 
 
-def test_init_from_checks(tmp_path):
+def test_init_from_checks(tmp_path, capsys):
     encoder = keras_fnet.build_encoder("fnet_tiny", num_layers=1, hidden_dim=32,
                                        intermediate_dim=64, vocabulary_size=20,
                                        max_sequence_length=32)
     encoder.save(tmp_path / "encoder.keras")
-    with pytest.raises(SystemExit) as exit_info:
-        train.main(tiny_args(tmp_path / "a", "--init-from", tmp_path / "encoder.keras"))
-    assert "--init-from takes the architecture" in str(exit_info.value.code)
-    with pytest.raises(SystemExit) as exit_info:
-        train.main(tiny_args(tmp_path / "b", "--init-from", tmp_path / "encoder.keras",
-                             "--max-length", "64", arch=False))
-    assert "exceeds the 32 positions" in str(exit_info.value.code)
-    with pytest.raises(SystemExit) as exit_info:
-        train.main(tiny_args(tmp_path / "c", "--init-from", tmp_path / "encoder.keras",
-                             "--task", "glue/cola", arch=False))
-    assert "vocabulary of 20" in str(exit_info.value.code)
+    message = cli_error(tiny_args(tmp_path / "a", "--init-from", tmp_path / "encoder.keras"),
+                        capsys)
+    assert "--init-from takes the architecture" in message
+    message = cli_error(tiny_args(tmp_path / "b", "--init-from", tmp_path / "encoder.keras",
+                                  "--max-length", "64", arch=False), capsys)
+    assert "exceeds the 32 positions" in message
+    message = cli_error(tiny_args(tmp_path / "c", "--init-from", tmp_path / "encoder.keras",
+                                  "--task", "glue/cola", arch=False), capsys)
+    assert "vocabulary of 20" in message
 
 
 @pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
@@ -90,3 +89,6 @@ def test_validation_during_training_and_steps_per_execution(tmp_path):
                                    "--steps-per-execution", spe, "--checkpoint-every", "2"))
     assert results["steps"] == 4
     assert len(results["history"]["val_accuracy"]) == 2
+    assert results["history"]["val_step"] == [2, 4]
+    # One entry per execution of `steps_per_execution` steps.
+    assert results["history"]["step"] == list(range(int(spe), 5, int(spe)))

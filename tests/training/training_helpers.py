@@ -25,6 +25,28 @@ def tiny_args(output_dir, *extra, arch=True):
         str(e) for e in extra]
 
 
+def cli_error(argv, capsys):
+    """The one-line error of `training.train.main(argv)` (which must exit with status 2)."""
+    import pytest
+
+    from training import train
+
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+def tiny_spec(output_dir, **changes):
+    """The `RunSpec` of `tiny_args(output_dir)` with `changes`."""
+    from training import train
+
+    spec = train.spec_from_args(train.parse_args(tiny_args(output_dir)))
+    return spec.replace(**changes)
+
+
 def read_metrics(output_dir):
     with open(os.path.join(output_dir, "metrics.json")) as f:
         return json.load(f)

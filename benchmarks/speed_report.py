@@ -1,0 +1,218 @@
+"""The speed benchmark's report: `speed.md` from `speed.csv` (plots: `speed_plots`).
+
+Every time is shown as `median (min-max)` over its interleaved rounds; a cell
+whose spread stayed above the limit after its second timing is starred. Ratios
+(the targets of `speed_targets`) are medians of per-round ratios, with their
+min-max, so two models timed in the same rounds share the machine's load.
+"""
+
+import math
+import os
+import statistics
+
+from benchmarks import common, speed_plots
+from benchmarks.speed_targets import BERTS, FASTEST_BERT, TARGETS
+
+BACKENDS = ["jax", "tensorflow", "torch"]
+SINGLE_LENGTH = ("main", "small")
+BY_LENGTH = {"lengths": "tokens per batch fixed", "lengths_batch": "batch fixed"}
+
+
+def index(rows):
+    return {(r["suite"], r["backend"], r["model"], r["mode"], int(r["length"])): r for r in rows}
+
+
+def ok(row):
+    return bool(row) and row.get("status") == "ok"
+
+
+def ms(row):
+    return common.as_float(row["median_ms"]) if ok(row) else float("nan")
+
+
+def times(row):
+    return [float(v) for v in row.get("times_ms", "").split()] if ok(row) else []
+
+
+def ratio(a, b):
+    """(median, min, max) of a/b over the rounds both were timed in (nan if none)."""
+    ta, tb = times(a), times(b)
+    if not ta or not tb:
+        return (float("nan"),) * 3
+    if len(ta) != len(tb):  # Not timed in the same rounds: medians only.
+        value = statistics.median(ta) / statistics.median(tb)
+        return value, value, value
+    per_round = [x / y for x, y in zip(ta, tb)]
+    return statistics.median(per_round), min(per_round), max(per_round)
+
+
+def fastest_bert(table, suite, backend, mode, length):
+    rows = [table.get((suite, backend, m, mode, length)) for m in BERTS]
+    rows = [r for r in rows if ok(r)]
+    return min(rows, key=ms) if rows else None
+
+
+def _row(table, name, suite, backend, mode, length):
+    if name == FASTEST_BERT:
+        return fastest_bert(table, suite, backend, mode, length)
+    return table.get((suite, backend, name, mode, length))
+
+
+def targets(rows):
+    """One dict per (target, suite, backend, mode) that has both rows."""
+    table = index(rows)
+    out = []
+    for name, suites, modes, model, reference, limit, sense in TARGETS:
+        for suite in suites:
+            lengths = sorted({k[4] for k in table if k[0] == suite})
+            for length in lengths:
+                for backend in BACKENDS:
+                    for mode in modes:
+                        a = _row(table, model, suite, backend, mode, length)
+                        b = _row(table, reference, suite, backend, mode, length)
+                        value, low, high = ratio(a, b)
+                        if math.isnan(value):
+                            continue
+                        met = None if sense == "info" else (
+                            value <= limit if sense == "le" else value >= limit)
+                        out.append(dict(target=name, suite=suite, backend=backend, mode=mode,
+                                        length=length, value=value, low=low, high=high,
+                                        limit=limit, sense=sense, met=met,
+                                        models=f"{a['model']} / {b['model']}"))
+    return out
+
+
+def cell(row, fmt="{:.0f}"):
+    """`median (min-max)`, starred when the spread stayed wide; the status otherwise."""
+    if not row:
+        return ""
+    if not ok(row):
+        return row.get("status", "").split(" (")[0] or "missing"
+    low, high = common.as_float(row["min_ms"]), common.as_float(row["max_ms"])
+    star = "*" if row.get("flags") == "wide" else ""
+    return f"{fmt.format(ms(row))} ({fmt.format(low)}-{fmt.format(high)}){star}"
+
+
+def _load(rows):
+    others = [common.as_float(r.get("others_cpu")) for r in rows if ok(r)]
+    loads = [common.as_float(r.get("load_avg")) for r in rows if ok(r)]
+    others = [v for v in others if not math.isnan(v)]
+    loads = [v for v in loads if not math.isnan(v)]
+    if not others:
+        return "n/a"
+    return (f"other processes kept {min(others):.1f}-{max(others):.1f} cores busy, load average "
+            f"{min(loads):.1f}-{max(loads):.1f}")
+
+
+def _models(rows):
+    names = []
+    for r in rows:
+        if r["model"] not in names:
+            names.append(r["model"])
+    return names
+
+
+def single_length_section(suite, rows, table, backends):
+    r0 = rows[0]
+    length, batch = int(r0["length"]), r0["batch"]
+    lines = [f"## Suite `{suite}`: {r0['num_layers']} layers, hidden {r0['hidden_dim']}, "
+             f"feed-forward {r0['intermediate_dim']}, {r0['num_heads']} heads, length {length}, "
+             f"batch {batch}", "",
+             "Milliseconds per step, median (min-max) over interleaved rounds; * = spread still "
+             "above the limit after a second timing.", ""]
+    modes = [m for m in ("train", "infer") if any(r["mode"] == m for r in rows)]
+    header = ["model"] + [f"{b} {m}" for m in modes for b in backends]
+    header += [f"{b} train RSS MB" for b in backends]
+    body = []
+    for model in _models(rows):
+        cells = [model] + [cell(table.get((suite, b, model, m, length))) for m in modes for b in backends]
+        for b in backends:
+            mem = common.as_float((table.get((suite, b, model, "train", length)) or {}).get("rss_growth_mb"))
+            cells.append("" if math.isnan(mem) else f"{mem:.0f}")
+        body.append(cells)
+    lines += [common.markdown_table(header, body), ""]
+    for b in backends:
+        lines.append(f"- {b}: {_load([r for r in rows if r['backend'] == b])}.")
+    return lines + [""]
+
+
+def by_length_section(suite, rows, table, backends):
+    r0 = rows[0]
+    lengths = sorted({int(r["length"]) for r in rows})
+    batches = ", ".join(f"{n}: {next(r['batch'] for r in rows if int(r['length']) == n)}" for n in lengths)
+    lines = [f"## Suite `{suite}` ({BY_LENGTH.get(suite, '')}): {r0['num_layers']} layers, hidden "
+             f"{r0['hidden_dim']}, feed-forward {r0['intermediate_dim']}, {r0['num_heads']} heads", "",
+             f"Batch per length: {batches}. Time: ms per step, median (min-max); memory: RSS growth "
+             "in MB during the model's build, compile and first steps. `timeout` = a warm step "
+             "over the time limit (longer lengths are then not run).", ""]
+    for mode in [m for m in ("infer", "train") if any(r["mode"] == m for r in rows)]:
+        header = ["model", "backend"] + [str(n) for n in lengths]
+        timing = [[m, b] + [cell(table.get((suite, b, m, mode, n))) for n in lengths]
+                  for m in _models(rows) for b in backends]
+        memory = []
+        for m in _models(rows):
+            for b in backends:
+                cells = []
+                for n in lengths:
+                    r = table.get((suite, b, m, mode, n))
+                    mem = common.as_float((r or {}).get("rss_growth_mb"))
+                    cells.append(f"{mem:.0f}" if r and not math.isnan(mem) else cell(r))
+                memory.append([m, b] + cells)
+        lines += [f"### {mode}: time", "", common.markdown_table(header, timing), "",
+                  f"### {mode}: memory", "", common.markdown_table(header, memory), ""]
+    for b in backends:
+        lines.append(f"- {b}: {_load([r for r in rows if r['backend'] == b])}.")
+    return lines + [""]
+
+
+def targets_section(rows):
+    checks = targets(rows)
+    if not checks:
+        return []
+    body = []
+    for c in checks:
+        limit = "" if c["limit"] is None else ("<= " if c["sense"] == "le" else ">= ") + f"{c['limit']:g}"
+        met = "" if c["met"] is None else ("yes" if c["met"] else "**no**")
+        body.append([c["target"], c["suite"], c["length"], c["backend"], c["mode"], c["models"],
+                     f"{c['value']:.2f} ({c['low']:.2f}-{c['high']:.2f})", limit, met])
+    return ["## Targets of issue 14", "",
+            "Ratio of step times, median (min-max) of the per-round ratios of interleaved timings.", "",
+            common.markdown_table(["target", "suite", "length", "backend", "mode", "rows", "ratio", "limit",
+                                   "met"],
+                                  body), ""]
+
+
+def render(rows, machine):
+    table = index(rows)
+    backends = [b for b in BACKENDS if any(r["backend"] == b for r in rows)]
+    settings = sorted({(r["backend"], r["source"], r.get("jit", ""), r.get("threads", ""))
+                       for r in rows if r.get("jit")})
+    lines = ["# Speed and memory of the zoo, per backend", "",
+             "Produced by `python -m benchmarks.speed` (see the README for the exact command). "
+             "Models of one backend, length and mode are timed in interleaved rounds in one "
+             "process; compare them as ratios. The load lines say how busy the machine was.", ""]
+    lines += targets_section(rows)
+    lines += ["Compilation and threads: " + "; ".join(
+        f"{b} {s}: {j}, threads {t or 'default'}" for b, s, j, t in settings) + ".", ""]
+    for suite in list(SINGLE_LENGTH) + list(BY_LENGTH):
+        suite_rows = [r for r in rows if r["suite"] == suite]
+        if suite_rows:
+            section = single_length_section if suite in SINGLE_LENGTH else by_length_section
+            lines += section(suite, suite_rows, table, backends)
+    if any(r["suite"] in BY_LENGTH for r in rows):
+        lines += ["![time and memory vs length](speed_lengths.png)", ""]
+    if any(r["suite"] in SINGLE_LENGTH for r in rows):
+        lines += ["![ratios to each backend's references](speed_ratios.png)", ""]
+    lines += ["## Machine", "", common.machine_markdown(machine), ""]
+    return "\n".join(lines)
+
+
+def write(out, machine=None):
+    rows = common.read_csv(os.path.join(out, "speed.csv"))
+    if machine is None:
+        machine = common.saved_machine(out, "speed")
+    common.write_text(os.path.join(out, "speed.md"), render(rows, machine))
+    try:
+        speed_plots.draw(rows, out, targets(rows))
+    except ImportError as error:  # A bare GPU host may have no matplotlib.
+        print(f"speed: no plots ({error})")

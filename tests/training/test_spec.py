@@ -1,0 +1,52 @@
+"""RunSpec: JSON round trip, ranges, identity, and the CLI built from it."""
+
+import json
+
+import pytest
+
+from training import spec as spec_lib, train
+from training.spec import RunSpec, SpecError
+
+
+def test_json_round_trip_and_unknown_settings():
+    spec = RunSpec(task="glue/sst2", model="bert_tiny", dropout=0.0, learning_rate=5e-5,
+                   clipnorm=1.0, steps=10, mock_data=True).validated()
+    assert RunSpec.from_json(spec.to_json()) == spec
+    assert json.loads(spec.to_json())["task"] == "glue/sst2"
+    with pytest.raises(SpecError, match="Unknown run settings: batchsize"):
+        RunSpec.from_dict({"batchsize": 3})
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"batch_size": 0}, "--batch-size 0: must be an integer >= 1."),
+    ({"learning_rate": -1.0}, "--learning-rate -1.0: must be a number >= 0."),
+    ({"clipnorm": 0.0}, "--clipnorm 0.0: must be a number > 0."),
+    ({"dropout": 1.0}, "--dropout 1.0: must be a number >= 0 and < 1."),
+    ({"steps": 2.5}, "--steps 2.5: must be an integer >= 1."),
+    ({"steps": True}, "--steps True: must be an integer >= 1."),
+    ({"mixed_precision": "float8"}, "--mixed-precision float8: choose from"),
+    ({"warmup_steps": 11, "steps": 10}, "--warmup-steps 11: must be <= --steps 10."),
+    ({"eval_every": 3, "steps_per_execution": 2, "steps": 4}, "--eval-every 3: must be a "
+     "multiple of --steps-per-execution 2."),
+    ({"init_from": "x.keras", "num_layers": 2}, "remove --num-layers"),
+])
+def test_out_of_range_settings_name_the_flag(changes, message):
+    with pytest.raises(SpecError) as error:
+        RunSpec(**changes).validated()
+    assert message in str(error.value)
+
+
+def test_identity_leaves_out_where_and_how():
+    a = RunSpec(output_dir="x", strategy="default", verbose=0, checkpoint_every=5)
+    b = RunSpec(output_dir="y", eval_every=10)
+    assert a.identity() == b.identity()
+    assert a.identity()["model"] == "fnet_tiny"
+    assert spec_lib.differences(a.identity(), RunSpec(seed=3).identity()) == [
+        "--seed 3 (the run has 0)"]
+
+
+def test_cli_flags_are_the_spec_fields():
+    args = train.parse_args(["--task", "glue/mrpc", "--learning-rate", "1e-4", "--mock-data",
+                             "--num-layers", "2"])
+    spec = train.spec_from_args(args)
+    assert spec == RunSpec(task="glue/mrpc", learning_rate=1e-4, mock_data=True, num_layers=2)

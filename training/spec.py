@@ -1,0 +1,288 @@
+"""A training run as one serializable, validated description: `RunSpec`.
+
+Every field is a command-line flag of `python -m training.train` (`--batch-size`
+for `batch_size`, ...) with its type, range and help in one table (the field
+metadata), so the CLI, the Python API and the JSON file of a run share one
+set of checks. `identity` fields define the run: a run directory resumes only
+a spec whose identity matches the one stored there.
+
+Example:
+
+>>> spec = RunSpec(task="listops", steps=100, batch_size=16).validated()
+>>> RunSpec.from_json(spec.to_json()) == spec
+True
+>>> RunSpec(batch_size=0).validated()
+Traceback (most recent call last):
+...
+training.spec.SpecError: --batch-size 0: must be an integer >= 1.
+"""
+
+import dataclasses
+import json
+import math
+import os
+from typing import Optional
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+STRATEGIES = ("auto", "tpu", "mirrored", "multi_worker", "data_parallel", "default")
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+class SpecError(ValueError):
+    """A run setting out of its range; the message names the flag and the value."""
+
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+@dataclasses.dataclass(frozen=True)
+class Number:
+    """The type and range of a numeric setting."""
+
+    type: type
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+    below_maximum: bool = False  # `maximum` itself excluded
+    above_minimum: bool = False  # `minimum` itself excluded
+
+    def describe(self):
+        kind = "an integer" if self.type is int else "a number"
+        parts = []
+        if self.minimum is not None:
+            parts.append(f"{'>' if self.above_minimum else '>='} {self.minimum:g}")
+        if self.maximum is not None:
+            parts.append(f"{'<' if self.below_maximum else '<='} {self.maximum:g}")
+        return f"{kind} {' and '.join(parts)}".rstrip()
+
+    def parse(self, text):
+        """Convert a command-line string (or check an API value); raise SpecError."""
+        try:
+            if isinstance(text, bool):
+                raise ValueError
+            value = self.type(text)
+            if self.type is int and isinstance(text, float) and text != value:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise SpecError(f"must be {self.describe()}.") from None
+        if self.type is float and not math.isfinite(value):
+            raise SpecError(f"must be {self.describe()}.")
+        low, high = self.minimum, self.maximum
+        if (low is not None and (value < low or (self.above_minimum and value == low))) or \
+                (high is not None and (value > high or (self.below_maximum and value == high))):
+            raise SpecError(f"must be {self.describe()}.")
+        return value
+
+
+POSITIVE = Number(int, 1)
+NON_NEGATIVE = Number(int, 0)
+
+
+def _field(default, help, group, number=None, choices=None, identity=True, cli=True):
+    return dataclasses.field(default=default, metadata={
+        "help": help, "group": group, "number": number, "choices": choices,
+        "identity": identity, "cli": cli})
+
+
+_MODEL, _DATA, _OPT, _DIST, _OUT = ("task and model", "data", "optimization", "distribution",
+                                    "output")
+OVERRIDES = ("num_layers", "hidden_dim", "intermediate_dim", "num_heads", "embedding_dim",
+             "dropout")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a training run. See `python -m training.train --help`."""
+
+    task: str = _field("listops", "task name (see keras_fnet.data.registry): pretrain, "
+                       "glue/<name>, listops, lra_text, lra_image, pathfinder(64/128), retrieval",
+                       _MODEL)
+    model: Optional[str] = _field(None, "preset <family>_<size> from keras_fnet.PRESETS, e.g. "
+                                  "fnet_base, bert_tiny (default fnet_tiny; not with --init-from)",
+                                  _MODEL)
+    num_layers: Optional[int] = _field(None, "override the preset's number of blocks", _MODEL,
+                                       POSITIVE)
+    hidden_dim: Optional[int] = _field(None, "override the preset's hidden width", _MODEL,
+                                       POSITIVE)
+    intermediate_dim: Optional[int] = _field(None, "override the feed-forward width", _MODEL,
+                                             POSITIVE)
+    num_heads: Optional[int] = _field(None, "override the attention heads", _MODEL, POSITIVE)
+    embedding_dim: Optional[int] = _field(None, "override the embedding width", _MODEL,
+                                          POSITIVE)
+    dropout: Optional[float] = _field(None, "override the dropout rate (also of the head)",
+                                      _MODEL, Number(float, 0, 1, below_maximum=True))
+    init_from: Optional[str] = _field(None, "a .keras Encoder, Classifier or Pretrainer whose "
+                                      "encoder is fine-tuned", _MODEL)
+    max_length: Optional[int] = _field(None, "sequence length (default: the task's, see "
+                                       "README)", _DATA, POSITIVE)
+    batch_size: int = _field(32, "global batch size (all replicas)", _DATA, POSITIVE)
+    data_dir: Optional[str] = _field(None, "TFDS data dir; also the cache of generated "
+                                     "ListOps/Pathfinder data (default ~/.cache/keras_fnet)",
+                                     _DATA)
+    vocabulary: Optional[str] = _field(None, "SentencePiece model for pretrain and glue/*",
+                                       _DATA)
+    mock_data: bool = _field(False, "dry run on tfds.testing.mock_data / a few generated "
+                             "examples", _DATA)
+    num_train_examples: Optional[int] = _field(None, "generated tasks: examples of the train "
+                                               "split (default: the task's)", _DATA, POSITIVE)
+    steps: int = _field(1000, "total optimizer steps of the run", _OPT, POSITIVE)
+    learning_rate: Optional[float] = _field(None, "peak learning rate (default: the task's)",
+                                            _OPT, Number(float, 0))
+    warmup_steps: Optional[int] = _field(None, "linear warm-up steps (default 10%% of --steps)",
+                                         _OPT, NON_NEGATIVE)
+    weight_decay: float = _field(0.01, "AdamW weight decay", _OPT, Number(float, 0))
+    clipnorm: Optional[float] = _field(None, "clip each gradient to this norm", _OPT,
+                                       Number(float, 0, above_minimum=True))
+    mixed_precision: str = _field("float32", "dtype policy; mixed_float16 adds loss scaling",
+                                  _OPT, choices=PRECISIONS)
+    steps_per_execution: int = _field(1, "steps per compiled call (TF, JAX; torch needs 1)",
+                                      _OPT, POSITIVE)
+    seed: int = _field(0, "seed of weights, data order and generated data", _OPT, NON_NEGATIVE)
+    strategy: str = _field("auto", "tensorflow: tpu, mirrored, multi_worker, default; jax: "
+                           "data_parallel, default; torch: default", _DIST, choices=STRATEGIES,
+                           identity=False)
+    tpu: Optional[str] = _field(None, "TPU name or grpc:// address", _DIST, identity=False)
+    multi_host: bool = _field(False, "jax: call jax.distributed.initialize", _DIST,
+                              identity=False)
+    num_cpu_devices: Optional[int] = _field(None, "split the CPU into N devices", _DIST,
+                                            POSITIVE, identity=False)
+    backend: Optional[str] = _field(None, "Keras backend (default: $KERAS_BACKEND)", _DIST,
+                                    choices=BACKENDS, identity=False)
+    output_dir: Optional[str] = _field(None, "the run directory (default runs/<task>_<model>)",
+                                       _OUT, identity=False)
+    checkpoint_every: int = _field(250, "steps between checkpoints (0: only at the end)", _OUT,
+                                   NON_NEGATIVE, identity=False)
+    eval_every: int = _field(250, "steps between validation passes (0: none during training)",
+                             _OUT, NON_NEGATIVE, identity=False)
+    eval_steps: Optional[int] = _field(None, "batches of the final evaluation (default: all)",
+                                       _OUT, POSITIVE, identity=False)
+    log_every: int = _field(50, "steps between TensorBoard scalars", _OUT, POSITIVE,
+                            identity=False)
+    verbose: int = _field(1, "fit verbosity: 1 progress bar, 2 one line per epoch, 0 silent",
+                          _OUT, Number(int, 0, 2), identity=False)
+    overwrite: bool = _field(False, "start afresh in an output dir that holds another run",
+                             _OUT, identity=False)
+
+    # ---- Validation ------------------------------------------------------------
+
+    def validated(self):
+        """This spec, checked field by field and across fields; raises SpecError."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            number, choices = f.metadata["number"], f.metadata["choices"]
+            if value is None:
+                continue
+            if number is not None:
+                try:
+                    number.parse(value)
+                except SpecError as e:
+                    raise SpecError(f"{flag(f.name)} {value}: {e}") from None
+            if choices is not None and value not in choices:
+                raise SpecError(f"{flag(f.name)} {value}: choose from {', '.join(choices)}.")
+        spe = self.steps_per_execution
+        for name in ("steps", "checkpoint_every", "eval_every"):
+            if getattr(self, name) % spe:
+                raise SpecError(f"{flag(name)} {getattr(self, name)}: must be a multiple of "
+                                f"--steps-per-execution {spe}.")
+        if self.warmup_steps is not None and self.warmup_steps > self.steps:
+            raise SpecError(f"--warmup-steps {self.warmup_steps}: must be <= --steps "
+                            f"{self.steps}.")
+        if self.init_from is not None:
+            given = [flag(k) for k in ("model",) + OVERRIDES if getattr(self, k) is not None]
+            if given:
+                raise SpecError(f"--init-from takes the architecture from {self.init_from}; "
+                                f"remove {', '.join(given)}.")
+        if self.output_dir is not None and os.path.exists(self.output_dir) and \
+                not os.path.isdir(self.output_dir):
+            raise SpecError(f"--output-dir {self.output_dir}: is a file, not a directory.")
+        return self
+
+    # ---- Derived values --------------------------------------------------------
+
+    @property
+    def model_name(self):
+        if self.model is not None:
+            return self.model
+        return None if self.init_from else "fnet_tiny"
+
+    @property
+    def run_name(self):
+        return self.model_name or os.path.splitext(os.path.basename(self.init_from))[0]
+
+    @property
+    def run_dir(self):
+        return self.output_dir or os.path.join("runs", f"{self.task.replace('/', '_')}_"
+                                                       f"{self.run_name}")
+
+    @property
+    def overrides(self):
+        return {k: getattr(self, k) for k in OVERRIDES if getattr(self, k) is not None}
+
+    # ---- Serialization ---------------------------------------------------------
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise SpecError(f"Unknown run settings: {', '.join(unknown)}.")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, text):
+        return cls.from_dict(json.loads(text))
+
+    def identity(self):
+        """The settings that define the run (what a resume must match)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.metadata["identity"]}
+        values["model"] = self.model_name  # The default spelled out.
+        return values
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def differences(stored, current):
+    """`--flag current (the run has stored)` for each identity setting that differs."""
+    return [f"{flag(k)} {current.get(k)} (the run has {stored.get(k)})"
+            for k in sorted(set(stored) | set(current)) if stored.get(k) != current.get(k)]
+
+
+def add_arguments(parser):
+    """Add every field of `RunSpec` as a flag (typed and range-checked) to `parser`."""
+    groups = {}
+    for f in dataclasses.fields(RunSpec):
+        meta = f.metadata
+        if not meta["cli"]:
+            continue
+        group = groups.get(meta["group"]) or parser.add_argument_group(meta["group"])
+        groups[meta["group"]] = group
+        kwargs = {"default": f.default, "help": meta["help"], "dest": f.name}
+        if f.type is bool or f.type == "bool":
+            kwargs["action"] = "store_true"
+        elif meta["number"] is not None:
+            kwargs["type"] = _argparse_type(meta["number"])
+            kwargs["metavar"] = "N" if meta["number"].type is int else "X"
+        elif meta["choices"] is not None:
+            kwargs["choices"] = meta["choices"]
+        group.add_argument(flag(f.name), **kwargs)
+
+
+def _argparse_type(number):
+    import argparse
+
+    def convert(text):
+        try:
+            return number.parse(text)
+        except SpecError as e:
+            raise argparse.ArgumentTypeError(f"{text}: {e}") from None
+
+    convert.__name__ = number.describe()
+    return convert
