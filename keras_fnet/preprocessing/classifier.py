@@ -118,6 +118,11 @@ class ClassifierPreprocessor(keras_hub.models.Preprocessor):
             raise ValueError("String labels need `label_names` in the preprocessor.")
         names = tf.constant(self.label_names)
         hits = tf.cast(tf.equal(y[..., None], names), tf.int32)
+        if tf.executing_eagerly():
+            unknown = set(y.numpy()[tf.reduce_sum(hits, -1).numpy() != 1].tolist())
+            if unknown:
+                raise ValueError(f"Label(s) {sorted(u.decode() for u in unknown)} not in "
+                                 f"label_names {self.label_names}.")
         tf.debugging.assert_equal(
             tf.reduce_sum(hits, axis=-1), 1,
             message=f"Label not in label_names {self.label_names}",

@@ -61,7 +61,24 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
     def tokenize(self, inputs):
         inputs = tf.convert_to_tensor(inputs)
         inputs = tf.strings.unicode_transcode(inputs, "UTF-8", "UTF-8", errors="replace")
-        return super().tokenize(inputs)
+        if not tf.executing_eagerly():
+            # Tracing (tf.data, tf.function): make the SentencePiece op in the
+            # traced graph, so the function holds no resource of the eager
+            # context, which `tf.random.set_seed` clears.
+            eager_op = self._sentence_piece
+            self._set_proto_tf(self.proto)
+            try:
+                return super().tokenize(inputs)
+            finally:
+                self._sentence_piece = eager_op
+        try:
+            return super().tokenize(inputs)
+        except tf.errors.NotFoundError:
+            # `tf.random.set_seed` (`keras.utils.set_random_seed`) clears the
+            # eager kernel cache and with it the SentencePiece op's resource;
+            # make the op again.
+            self._set_proto_tf(self.proto)
+            return super().tokenize(inputs)
 
     def save_assets(self, dir_path):
         """Write the vocabulary whole to `dir_path/vocabulary.spm`."""

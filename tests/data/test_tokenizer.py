@@ -69,3 +69,67 @@ def test_errors(tmp_path):
 def test_byte_ids():
     ids = tk.byte_ids(tf.constant(b"hi\xff")).numpy().tolist()
     assert ids == [ord("h") + 3, ord("i") + 3, 255 + 3]
+
+
+def _varied_lines():
+    """A few hundred varied lines: docstrings of the standard library (prose,
+    code, URLs, tables), repeated characters, non-ASCII text."""
+    import inspect
+    import json
+    import re
+    import string
+    import textwrap
+
+    lines = []
+    for module in (re, json, string, textwrap, inspect):
+        for _, obj in inspect.getmembers(module):
+            doc = inspect.getdoc(obj) or ""
+            lines += [line.strip() for line in doc.splitlines() if line.strip()]
+    lines = list(dict.fromkeys(lines))
+    lines += ["www", "visit www.example.com or http://www.python.org/", "a www b", "wwwwww",
+              "mode=0o777", "777 7777", "+-------------------+---------------+",
+              "aaa bbb   ccc", "café naïve", "日本語のテキスト", "emoji 😀🎉", "tab\there"]
+    return lines
+
+
+def test_one_text_one_sequence_eager_and_tf_data():
+    """Eager calls and tf.data give the same ids (the audit found lines such
+    as "www" split two ways: keras-hub runs eager calls through the
+    sentencepiece package, tf.data through tensorflow-text, and the two break
+    ties between equal-score segmentations differently)."""
+    import tensorflow_text as tf_text
+
+    from sentencepiece import sentencepiece_model_pb2
+
+    lines = _varied_lines()
+    assert len(lines) >= 300
+    model = sentencepiece_model_pb2.ModelProto()
+    model.ParseFromString(tk.train_sentencepiece_from_texts(lines, None, 1000))
+    # Pieces whose concatenations tie ("www" = w+ww = ww+w), where the two
+    # SentencePiece implementations split "a www b" differently.
+    known = {p.piece for p in model.pieces}
+    for piece in ("w", "ww", "7", "77"):
+        if piece not in known:
+            model.pieces.add(piece=piece, score=-8.0, type=1)
+    proto = model.SerializeToString()
+    tok = tk.load_tokenizer(proto)
+    eager = [list(map(int, t)) for t in tok(tf.constant(lines))]
+    eager_one = [list(map(int, tok(tf.constant([line]))[0])) for line in lines[:50]]
+    ds = tf.data.Dataset.from_tensor_slices(lines).batch(64).map(tok)
+    in_tf_data = [row for batch in ds for row in batch.to_list()]
+    reference = tf_text.SentencepieceTokenizer(model=proto).tokenize(lines).to_list()
+    assert eager == in_tf_data == reference
+    assert eager_one == eager[:50]
+
+
+def test_byte_fallback_keeps_unseen_characters(corpus):
+    path, _ = corpus  # ASCII only: é, ï, CJK and emoji are unseen
+    tok = tk.load_tokenizer(tk.train_sentencepiece([str(path)], None, 400, verbose=False))
+    text = "café naïve 日本 😀"
+    ids = [int(i) for i in tok(tf.constant([text]))[0]]
+    assert 1 not in ids  # no <unk>
+    back = np.asarray(tok.detokenize(tf.constant([ids]))).tolist()[0]
+    assert (back.decode() if isinstance(back, bytes) else back) == text
+    assert tok.id_to_token(1) == "<unk>"
+    assert [tok.id_to_token(i) for i in ids if i < 261][-4:] == [
+        "<0xF0>", "<0x9F>", "<0x98>", "<0x80>"]  # the UTF-8 bytes of 😀
