@@ -182,7 +182,9 @@ def convert(fmt, src, out_path, spm_path=None, dtype=None, overwrite=False, **fl
     if not out_path.endswith(".keras"):
         raise ConversionError(f"The output must be a .keras file, got {out_path!r}.")
     if os.path.exists(out_path) and not overwrite:
-        raise ConversionError(f"{out_path!r} exists; pass overwrite=True to replace it.")
+        raise ConversionError(
+            f"{out_path!r} exists; pass overwrite=True (command line: --overwrite) to replace it."
+        )
     checkpoint = read_checkpoint(fmt, src, **flags)
     model = build_model(checkpoint, dtype=dtype)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)

@@ -3,10 +3,19 @@
 From each document (C4 `text`):
 
 1. Split into lines (newlines); empty lines are skipped and counted. Lines
-   that are not valid UTF-8 are repaired (U+FFFD). A one-line document is
-   split in two at a random token so that it still gives an NSP pair.
-2. Tokenize each line; a line longer than half of the room of the sequence
-   is truncated (counted), so that any two consecutive lines fit.
+   that are not valid UTF-8 are repaired (U+FFFD).
+2. Tokenize each line. `pairing` says what happens to lines that do not fit:
+   * `"official"` (default), as the official FNet input pipeline
+     (`f_net/input_pipeline.py`): a line that does not fit in
+     `max_length - 3` tokens together with the next one is skipped
+     (counted in `skipped_lines`), and a one-line document gives no example
+     (counted in `short_documents`).
+   * `"truncate"` (this project's first choice, kept as an option): a line
+     longer than half of the room is truncated (`truncated_lines`), so any
+     two consecutive lines fit, and a one-line document is split in two at a
+     random token, so that it still gives an NSP pair. Keeps every document
+     (useful for small corpora of long one-line documents) but trains on
+     pairs the official model never saw.
 3. Greedily group consecutive lines into spans of at most `max_length - 3`
    tokens; each span of >= 2 lines gives one example. A random pivot splits
    the span into segments A and B; with probability 1/2 they are swapped.
@@ -33,9 +42,27 @@ This module imports TensorFlow (data edge).
 
 import numpy as np
 
+PAIRINGS = ("official", "truncate")
+_COUNTERS = ("documents", "examples", "truncated_lines", "skipped_lines",
+             "short_documents")
+
+
+def _truncate_lines(lines, limit, rng, stats):
+    """The "truncate" pairing: split a one-line document, cut long lines."""
+    if len(lines) == 1 and len(lines[0]) >= 2:
+        cut = int(rng.integers(1, len(lines[0])))
+        lines = [lines[0][:cut], lines[0][cut:]]
+    clipped = []
+    for x in lines:
+        if len(x) > limit:
+            stats["truncated_lines"] += 1
+            x = x[:limit]
+        clipped.append(x)
+    return clipped
+
 
 def build_nsp_examples(lines, max_length, rng, cls_id, sep_id, pad_id=0,
-                       stats=None):
+                       stats=None, pairing="official"):
     """Group the tokenized lines of one document into NSP examples.
 
     Args:
@@ -44,7 +71,11 @@ def build_nsp_examples(lines, max_length, rng, cls_id, sep_id, pad_id=0,
         rng: `numpy.random.Generator`.
         cls_id, sep_id, pad_id: special ids.
         stats: optional dict of counters, updated in place (`documents`,
-            `examples`, `truncated_lines`, `short_documents`).
+            `examples`, `truncated_lines`, `skipped_lines`,
+            `short_documents`).
+        pairing: `"official"` (skip lines that do not fit with the next one;
+            one-line documents give nothing) or `"truncate"` (cut long lines,
+            split one-line documents); see the module docstring.
 
     Returns:
         `(token_ids int32 [k, L], segment_ids int32 [k, L], nsp int32 [k])`.
@@ -57,33 +88,30 @@ def build_nsp_examples(lines, max_length, rng, cls_id, sep_id, pad_id=0,
     >>> ids.shape
     (1, 8)
     """
+    if pairing not in PAIRINGS:
+        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
     stats = stats if stats is not None else {}
-    for key in ("documents", "examples", "truncated_lines", "short_documents"):
+    for key in _COUNTERS:
         stats.setdefault(key, 0)
     stats["documents"] += 1
     room = max_length - 3
     if room < 2:
         raise ValueError(f"max_length={max_length} is too short for NSP pairs")
-    limit = max(room // 2, 1)
     lines = [np.asarray(x, np.int32) for x in lines if len(x)]
-    if len(lines) == 1 and len(lines[0]) >= 2:
-        cut = int(rng.integers(1, len(lines[0])))
-        lines = [lines[0][:cut], lines[0][cut:]]
+    if pairing == "truncate":
+        lines = _truncate_lines(lines, max(room // 2, 1), rng, stats)
     if len(lines) < 2:
         stats["short_documents"] += 1
         empty = np.zeros((0, max_length), np.int32)
         return empty, empty.copy(), np.zeros((0,), np.int32)
-    clipped = []
-    for x in lines:
-        if len(x) > limit:
-            stats["truncated_lines"] += 1
-            x = x[:limit]
-        clipped.append(x)
-    lines = clipped
 
     out_ids, out_seg, out_nsp = [], [], []
     j = 0
     while j < len(lines) - 1:
+        if len(lines[j]) + len(lines[j + 1]) > room:  # never with "truncate"
+            stats["skipped_lines"] += 1
+            j += 1
+            continue
         total = 0
         k = j
         while k < len(lines) and total + len(lines[k]) <= room:
@@ -196,7 +224,7 @@ def pretraining_dataset(documents, tokenizer, batch_size, max_length=512,
                         max_predictions=80, selection_rate=0.15,
                         mask_token_rate=0.8, random_token_rate=0.1, seed=0,
                         shuffle_buffer=1024, drop_remainder=True,
-                        repeat=False, stats=None):
+                        repeat=False, stats=None, pairing="official"):
     """MLM + NSP batches from a `tf.data.Dataset` of document strings.
 
     Args:
@@ -211,8 +239,10 @@ def pretraining_dataset(documents, tokenizer, batch_size, max_length=512,
         drop_remainder: drop the last incomplete batch.
         repeat: repeat the documents forever.
         stats: optional dict, filled with counters while the pipeline runs
-            (documents, examples, truncated_lines, short_documents,
-            empty_lines).
+            (documents, examples, truncated_lines, skipped_lines,
+            short_documents, empty_lines).
+        pairing: `"official"` (default) or `"truncate"`, see
+            `build_nsp_examples`.
 
     Returns:
         `tf.data.Dataset` of `(features, labels, sample_weights)` batches.
@@ -228,6 +258,8 @@ def pretraining_dataset(documents, tokenizer, batch_size, max_length=512,
 
     from keras_fnet.data import tokenizer as tk
 
+    if pairing not in PAIRINGS:
+        raise ValueError(f"pairing must be one of {PAIRINGS}, got {pairing!r}")
     ids = tk.special_ids(tokenizer)
     special = [ids["pad"], ids["cls"], ids["sep"], ids["mask"]]
     vocabulary_size = int(tokenizer.vocabulary_size())
@@ -255,7 +287,7 @@ def pretraining_dataset(documents, tokenizer, batch_size, max_length=512,
         bounds = np.cumsum(np.r_[0, lengths])
         lines = [flat[bounds[i]: bounds[i + 1]] for i in range(len(lengths))]
         return build_nsp_examples(lines, max_length, rng, ids["cls"],
-                                  ids["sep"], ids["pad"], stats)
+                                  ids["sep"], ids["pad"], stats, pairing)
 
     def to_examples(flat, lengths, num_empty):
         tok, seg, nsp = tf.numpy_function(

@@ -121,21 +121,67 @@ def test_nsp_examples_structure_and_swap_rate():
     assert swapped / total == pytest.approx(0.5, abs=0.06)
 
 
-def test_nsp_long_lines_short_documents_and_one_line_split():
+def test_nsp_truncate_pairing_cuts_long_lines_and_splits_one_line():
     rng = np.random.default_rng(0)
     stats = {}
+    kw = dict(stats=stats, pairing="truncate")
     long_lines = [np.full(100, 7), np.full(100, 8), np.full(3, 9)]
     ids, _, _ = pretraining.build_nsp_examples(long_lines, 32, rng, CLS, SEP,
-                                               stats=stats)
-    assert stats["truncated_lines"] == 2
+                                               **kw)
+    assert stats["truncated_lines"] == 2 and stats["skipped_lines"] == 0
     assert ids.shape[1] == 32 and len(ids) >= 1
     ids, _, nsp = pretraining.build_nsp_examples([np.array([5])], 32, rng,
-                                                 CLS, SEP, stats=stats)
+                                                 CLS, SEP, **kw)
     assert ids.shape == (0, 32) and stats["short_documents"] == 1
     ids, _, _ = pretraining.build_nsp_examples(
         [np.array([5, 6, 7, 8]), np.array([], np.int32)], 32, rng, CLS, SEP,
-        stats=stats)
+        **kw)
     assert len(ids) == 1 and (ids[0] == SEP).sum() == 2
+
+
+def _official_groups(lengths, room):
+    """Line groups of the official f_net `_c4_data_unbatched` loop, transcribed
+    independently (line indices; the grouping does not depend on randomness)."""
+    groups, j = [], 0
+    while j < len(lengths) - 1:
+        if lengths[j] + lengths[j + 1] > room:
+            j += 1
+            continue
+        total, k = 0, j
+        for k in range(j, len(lengths)):
+            total += lengths[k]
+            if total > room:
+                k -= 1
+                break
+        groups.append(set(range(j, k + 1)))
+        j = k + 1
+    return groups
+
+
+def test_nsp_official_pairing_matches_the_official_loop():
+    rng = np.random.default_rng(7)
+    stats = {}
+    max_length, checked = 24, 0
+    for _ in range(300):
+        lengths = rng.integers(1, 26, rng.integers(1, 7))
+        lines = [np.full(n, 10 + i) for i, n in enumerate(lengths)]  # line i: token 10 + i
+        ids, _, _ = pretraining.build_nsp_examples(lines, max_length, rng, CLS, SEP, PAD,
+                                                   stats)
+        got = [set(np.unique(t[t >= 10]) - 10) for t in ids]
+        assert sorted(map(sorted, got)) == sorted(map(sorted, _official_groups(lengths, 21)))
+        # Whole lines only: nothing is ever cut.
+        for t in ids:
+            values, counts = np.unique(t[t >= 10], return_counts=True)
+            assert all(counts == lengths[values - 10])
+        checked += len(ids)
+    assert checked > 100 and stats["truncated_lines"] == 0 and stats["skipped_lines"] > 0
+    # A one-line document gives nothing, however long.
+    ids, _, _ = pretraining.build_nsp_examples([np.arange(5, 15)], 32, rng, CLS, SEP,
+                                               stats=stats)
+    assert ids.shape == (0, 32)
+    with pytest.raises(ValueError, match="pairing must be one of"):
+        pretraining.build_nsp_examples([np.arange(5, 9)], 32, rng, CLS, SEP,
+                                       pairing="cut")
 
 
 def test_pipeline_with_bad_input():
@@ -150,7 +196,8 @@ def test_pipeline_with_bad_input():
     stats = {}
     ds = pretraining.pretraining_dataset(
         tf.data.Dataset.from_tensor_slices(docs), tok, batch_size=4,
-        max_length=32, max_predictions=6, seed=0, stats=stats)
+        max_length=32, max_predictions=6, seed=0, stats=stats,
+        pairing="truncate")
     batches = list(ds)
     assert batches
     x, y, w = batches[0]
@@ -164,6 +211,21 @@ def test_pipeline_with_bad_input():
     # Same seed, same batches.
     again = list(pretraining.pretraining_dataset(
         tf.data.Dataset.from_tensor_slices(docs), tok, batch_size=4,
-        max_length=32, max_predictions=6, seed=0))
+        max_length=32, max_predictions=6, seed=0, pairing="truncate"))
     assert np.array_equal(batches[-1][0]["token_ids"],
                           again[-1][0]["token_ids"])
+
+
+def test_pipeline_default_is_the_official_pairing():
+    tok = tk.load_tokenizer(tk.mock_vocabulary())
+    docs = ["alpha beta\ngamma delta", "one single line only",
+            " ".join(["word"] * 400) + "\nshort tail"] * 4
+    stats = {}
+    batches = list(pretraining.pretraining_dataset(
+        tf.data.Dataset.from_tensor_slices(docs), tok, batch_size=2,
+        max_length=32, max_predictions=4, seed=0, stats=stats))
+    # Only the first document of each triple gives a pair; the one-line one
+    # is dropped and the over-long line is skipped, not cut.
+    assert sum(len(b[1]["nsp"]) for b in batches) == 4
+    assert stats["short_documents"] == 4 and stats["skipped_lines"] == 4
+    assert stats["truncated_lines"] == 0
