@@ -24,7 +24,7 @@ Example:
 
 >>> images, labels = generate(4, resolution=32, seed=0)
 >>> images.shape, images.dtype.name, labels.tolist()
-((4, 32, 32), 'uint8', [1, 0, 1, 1])
+((4, 32, 32), 'uint8', [1, 1, 0, 0])
 """
 
 import argparse

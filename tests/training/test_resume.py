@@ -11,7 +11,7 @@ import keras
 import pytest
 
 from training import train
-from training_helpers import read_metrics, run_script, subprocess_env, tail, tiny_args, REPO
+from tests.training.training_helpers import read_metrics, run_script, subprocess_env, tail, tiny_args, REPO
 
 BACKEND = keras.backend.backend()
 
