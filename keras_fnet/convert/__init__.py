@@ -52,7 +52,7 @@ def from_transformers(src_dir, encoder_only=False, dtype=None):
     Example:
 
     >>> model = from_transformers("google-fnet-base")  # doctest: +SKIP
-    >>> model.encoder.config.hidden_dim
+    >>> model.encoder.config.hidden_dim  # doctest: +SKIP
     768
     """
     return build_model(hf_transformers.read(src_dir, encoder_only=encoder_only), dtype=dtype)

@@ -86,7 +86,7 @@ def load_msgpack(path):
     Example:
 
     >>> tree = load_msgpack("f_net_base/checkpoint_1000000")  # doctest: +SKIP
-    >>> sorted(tree["target"])[:2]
+    >>> sorted(tree["target"])[:2]  # doctest: +SKIP
     ['classification', 'encoder']
     """
     import msgpack

@@ -151,7 +151,7 @@ def read(src_dir, encoder_only=False):
     Example:
 
     >>> checkpoint = read("fnet-base")  # doctest: +SKIP
-    >>> checkpoint.kind
+    >>> checkpoint.kind  # doctest: +SKIP
     'pretrainer'
     """
     hf = read_config(src_dir)

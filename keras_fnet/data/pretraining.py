@@ -249,6 +249,7 @@ def pretraining_dataset(documents, tokenizer, batch_size, max_length=512,
 
     Example:
 
+    >>> import tensorflow as tf
     >>> from keras_fnet.data import tokenizer as tk
     >>> tok = tk.load_tokenizer(tk.mock_vocabulary())
     >>> docs = tf.data.Dataset.from_tensor_slices(["ab cd\\nef gh ij"] * 4)

@@ -33,6 +33,7 @@ class EncoderBlock(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
     >>> from keras_fnet.layers import FourierMixing
     >>> block = EncoderBlock(FourierMixing(), intermediate_dim=32)
     >>> block(np.random.rand(2, 6, 8).astype("float32")).shape

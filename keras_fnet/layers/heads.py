@@ -35,6 +35,7 @@ class MaskedLMHead(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
     >>> embedding = keras.layers.Embedding(50, 8)
     >>> embedding.build((None,))
     >>> head = MaskedLMHead(embedding)

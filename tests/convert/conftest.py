@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from convert_reference import SIZES, hf_config, hf_outputs, random_inputs, randomize_torch, to_numpy
+from tests.convert.convert_reference import SIZES, hf_config, hf_outputs, random_inputs, randomize_torch, to_numpy
 
 
 @pytest.fixture(scope="session")

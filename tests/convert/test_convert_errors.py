@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 import keras_fnet
-from convert_reference import edit_json
+from tests.convert.convert_reference import edit_json
 from keras_fnet.convert.__main__ import main
 
 transformers = pytest.importorskip("transformers")

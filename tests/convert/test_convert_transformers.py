@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from convert_reference import (
+from tests.convert.convert_reference import (
     SIZES,
     TOLERANCE,
     edit_json,

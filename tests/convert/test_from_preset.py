@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from convert_reference import TOLERANCE, hf_config, hf_outputs, max_abs, randomize_torch, to_numpy
+from tests.convert.convert_reference import TOLERANCE, hf_config, hf_outputs, max_abs, randomize_torch, to_numpy
 from keras_fnet import convert, presets
 from keras_fnet.convert.common import model_weights
 

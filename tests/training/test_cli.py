@@ -6,7 +6,7 @@ import keras
 import pytest
 
 from training import strategies, train
-from training_helpers import cli_error, tiny_args
+from tests.training.training_helpers import cli_error, tiny_args
 
 BACKEND = keras.backend.backend()
 

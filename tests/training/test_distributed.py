@@ -8,7 +8,6 @@ examples whatever order the input pipeline shuffles them in.
 """
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import keras
 import numpy as np
 import pytest
 
-from training_helpers import REPO, read_metrics, subprocess_env, tail, tiny_args, run_python
+from tests.training.training_helpers import REPO, read_metrics, subprocess_env, tail, tiny_args, run_python
 
 BACKEND = keras.backend.backend()
 
@@ -25,10 +24,9 @@ BACKEND = keras.backend.backend()
 # and final weights.
 _COMPARE = """
 import json, sys
-sys.path.insert(0, {helpers!r})
 import numpy as np
 from training import train
-from training_helpers import tiny_args
+from tests.training.training_helpers import tiny_args
 out = {{}}
 for strategy in ("default", {strategy!r}):
     argv = tiny_args({tmp!r} + "/" + strategy, "--steps", "3", "--dropout", "0", "--batch-size", "64",
@@ -44,7 +42,7 @@ print("RESULTS" + json.dumps(out))
 
 
 def _compare(tmp_path, strategy):
-    code = _COMPARE.format(helpers=os.path.dirname(__file__), strategy=strategy, tmp=str(tmp_path))
+    code = _COMPARE.format(strategy=strategy, tmp=str(tmp_path))
     result = run_python(code)
     assert result.returncode == 0, tail(result)
     line = [l for l in result.stdout.splitlines() if l.startswith("RESULTS")][-1]

@@ -20,7 +20,7 @@ import pytest
 
 from training import run as run_lib
 from training import train
-from training_helpers import REPO, cli_error, read_metrics, subprocess_env, tail, tiny_args, \
+from tests.training.training_helpers import REPO, cli_error, read_metrics, subprocess_env, tail, tiny_args, \
     tiny_spec
 
 BACKEND = keras.backend.backend()
@@ -28,8 +28,7 @@ BACKEND = keras.backend.backend()
 # A child process that trains `spec` and dies by SIGKILL: after optimizer step `step`,
 # or half-way through writing its `nth` file called `name` (before the rename).
 _CHILD = """
-import os, signal, sys
-sys.path.insert(0, {helpers!r})
+import os, signal
 from training import callbacks, run, run_dir
 from training.spec import RunSpec
 
@@ -65,7 +64,7 @@ run.train(spec, callbacks=[KillAtStep()] if step else [])
 
 
 def _kill_child(spec, step=None, name=None, nth=1):
-    code = _CHILD.format(helpers=os.path.dirname(__file__), spec=spec.to_json(), step=step,
+    code = _CHILD.format(spec=spec.to_json(), step=step,
                          name=name, nth=nth)
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(),
                             capture_output=True, text=True, timeout=300)

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from training import train
-from training_helpers import ARCH, subprocess_env, tail
+from tests.training.training_helpers import ARCH, subprocess_env, tail
 
 FAST = ARCH + ["--batch-size", "8", "--steps", "2", "--eval-every", "0", "--checkpoint-every",
                "0", "--verbose", "0", "--max-length", "32", "--vocab-size", "300"]

@@ -8,7 +8,7 @@ import pytest
 
 import keras_fnet
 from training import train
-from training_helpers import cli_error, read_metrics, tiny_args
+from tests.training.training_helpers import cli_error, read_metrics, tiny_args
 
 BACKEND = keras.backend.backend()
 

@@ -6,8 +6,6 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if REPO not in sys.path:  # `training` is a top-level package of the repository.
-    sys.path.insert(0, REPO)
 
 # A model small enough that a step takes milliseconds on a CPU.
 ARCH = ["--num-layers", "1", "--hidden-dim", "32", "--intermediate-dim", "64",
