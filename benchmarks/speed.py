@@ -94,6 +94,10 @@ def parse_args(argv=None):
                    help="CPU threads per worker (0: the frameworks' defaults, all cores). On a "
                         "shared machine use 1: a multi-threaded step waits for every thread, so "
                         "one descheduled thread stalls it")
+    p.add_argument("--nice", type=int, default=0,
+                   help="CPU priority of the workers (as `nice`; negative needs root): on a "
+                        "machine shared with other jobs, -10 keeps their load from stretching "
+                        "the timed steps")
     p.add_argument("--rounds", type=int, help="interleaved timing rounds (suite's default: 7, or 3 "
                                               "for the length sweeps)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per model after compiling")
@@ -146,6 +150,7 @@ def suite_specs(args):
         elif args.tokens:
             spec.update(batch=None, tokens=args.tokens)
         spec.update(vocabulary_size=args.vocabulary_size, dtype=args.dtype, threads=args.threads,
+                    nice=args.nice,
                     warmup=args.warmup, max_spread=args.max_spread, max_memory_gb=args.max_memory_gb)
         if args.quick:
             spec.update(rounds=2, warmup=1, max_spread=float("inf"))
@@ -180,7 +185,8 @@ def main(argv=None):
             print(f"== suite {spec['suite']}, backend {backend}, lengths {spec['lengths']}, "
                   f"models {spec['models']} ({time.time() - start:.0f}s)", flush=True)
             got, status = common.run_worker("benchmarks.speed_worker", backend, spec,
-                                            timeout_s=args.worker_timeout, threads=args.threads)
+                                            timeout_s=args.worker_timeout, threads=args.threads,
+                                            log=lambda line: print(line, flush=True))
             seen = {(r["model"], r["length"], r["mode"]) for r in got}
             for name, length, mode in expected_rows(spec, backend):
                 if (name, length, mode) not in seen:
@@ -192,6 +198,7 @@ def main(argv=None):
             rows += got
             common.write_csv(csv_path, rows, COLUMNS)
     machine["threads"] = args.threads or "framework default"
+    machine["nice"] = args.nice
     machine["wall_s"] = round(time.time() - start)
     common.write_json(os.path.join(args.out, "speed_machine.json"), machine)
     speed_report.write(args.out, machine)
