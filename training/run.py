@@ -129,6 +129,10 @@ def prepare(plan):
     except (ValueError, OSError, RuntimeError) as e:
         raise UserError(f"--task {spec.task}: {e}") from None
     plan.max_length = spec.max_length or task.default_max_length(plan.prepared.info)
+    fixed = (plan.prepared.model_overrides or {}).get("max_sequence_length")
+    if fixed and plan.max_length != fixed:
+        raise UserError(f"--max-length {plan.max_length}: task {task.name} has sequences of "
+                        f"exactly {fixed}.")
     if plan.max_length < task.min_length:
         raise UserError(f"--max-length {plan.max_length}: task {task.name} needs at least "
                         f"{task.min_length}.")
@@ -215,6 +219,7 @@ def build(plan, train_ds):
         else:
             overrides = dict(spec.overrides, vocabulary_size=info.vocabulary_size,
                              max_sequence_length=plan.max_length)
+            overrides.update(plan.prepared.model_overrides or {})
             try:
                 encoder = keras_fnet.build_encoder(spec.model_name, **overrides)
             except ValueError as e:

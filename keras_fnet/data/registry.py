@@ -59,6 +59,8 @@ class PreparedTask:
         validation_split: split evaluated during training.
         preprocessor: optional `preprocessor(max_length)` -> the preprocessor
             layer the exported model carries (so it predicts on strings).
+        model_overrides: `EncoderConfig` fields the data needs (e.g. a
+            feature input of a given width and length), or None.
     """
 
     info: base.TaskInfo
@@ -67,6 +69,7 @@ class PreparedTask:
     eval_splits: Tuple[str, ...] = ("test",)
     validation_split: str = "validation"
     preprocessor: Optional[Callable[[int], Any]] = None
+    model_overrides: Optional[dict] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -482,9 +485,8 @@ def _prepare_pretrain(task, options, work_dir):
 
 
 def _load_own_files(split, batch_size, max_length, **kwargs):
-    raise ValueError("text_classification reads the user's files: use "
-                     "`get_task('text_classification').prepare({'train_file': ..., "
-                     "'validation_file': ...}, work_dir)`.")
+    raise ValueError("this task loads through `get_task(name).prepare(options, work_dir)"
+                     ".load(...)`.")
 
 
 def _prepare_text_classification(task, options, work_dir):
@@ -571,3 +573,31 @@ register(Task(
     prepare_fn=_prepare_text_classification,
     data_help="Pass --train-file and --validation-file (.csv, .tsv or .jsonl with a header "
     "row / JSON keys), and --text-column, --text-pair-column, --label-column as needed."))
+
+
+def _prepare_digits(task, options, work_dir):
+    """scikit-learn's 8x8 digits as sequences of pixel rows (`keras_fnet.data.digits`)."""
+    import tensorflow as tf
+
+    from keras_fnet.data import digits
+
+    described = digits.info()
+    overrides = described["model_overrides"]
+    info = base.TaskInfo("digits", digits.NUM_CLASSES, 1, ("accuracy",), digits.SPLITS,
+                         overrides["max_sequence_length"])
+
+    def load(split, batch_size, max_length, shuffle=None, seed=0, repeat=False,
+             drop_remainder=False):
+        ds = tf.data.Dataset.from_tensor_slices(digits.arrays(split))
+        if shuffle:
+            ds = ds.shuffle(described["splits"][split], seed=seed, reshuffle_each_iteration=True)
+        if repeat:
+            ds = ds.repeat()
+        return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+    return PreparedTask(info, None, load, ("test",), "validation", model_overrides=overrides)
+
+
+register(Task(
+    "digits", _fixed_info("digits", 10, 1, ("train", "validation", "test"), 8),
+    _load_own_files, min_length=8, max_length=8, prepare_fn=_prepare_digits))

@@ -57,3 +57,15 @@ def test_pretrain_on_own_corpus(tmp_path):
     assert set(results["metrics"]) >= {"mlm_accuracy", "nsp_accuracy"}
     assert results["config"]["vocabulary_size"] <= 300
     assert (tmp_path / "run" / "vocabulary.spm").exists()
+
+
+def test_digits_trains_a_feature_encoder(tmp_path, capsys):
+    results = train.main(FAST[:-2] + ["--task", "digits", "--output-dir", tmp_path])
+    assert results["config"]["input_kind"] == "features" and results["max_length"] == 8
+    assert results["eval_split"] == "test" and results["num_eval_examples"] == 270
+    assert 0.0 <= results["metrics"]["accuracy"] <= 1.0
+    from training_helpers import cli_error
+
+    message = cli_error(FAST[:-2] + ["--task", "digits", "--max-length", "16", "--output-dir",
+                                     tmp_path / "b"], capsys)
+    assert "--max-length 16: task digits has sequences of exactly 8" in message
