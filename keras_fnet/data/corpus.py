@@ -150,7 +150,7 @@ class CorpusPretrainingData:
             vocabulary_size=int(self.tokenizer.vocabulary_size()),
             metrics=("mlm_accuracy", "nsp_accuracy"), splits=SPLITS,
             default_max_length=self.default_max_length,
-            pad_id=self.tokenizer.pad_token_id, mask_id=self.tokenizer.mask_token_id,
+            mask_id=self.tokenizer.mask_token_id,
         )
 
     def load(self, split, batch_size, max_length=512, max_predictions=80, seed=0,

@@ -221,8 +221,6 @@ class TextClassificationData:
             metrics=("f1", "accuracy") if len(self.label_names) == 2 else ("accuracy",),
             splits=tuple(self.tables),
             default_max_length=self.default_max_length,
-            pad_id=self.tokenizer.pad_token_id,
-            mask_id=self.tokenizer.mask_token_id,
         )
 
     def preprocessor(self, max_length=DEFAULT_MAX_LENGTH):

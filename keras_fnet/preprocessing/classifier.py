@@ -62,8 +62,8 @@ class ClassifierPreprocessor(keras_hub.models.Preprocessor):
     >>> from keras_fnet.data.tokenizer import mock_vocabulary
     >>> p = ClassifierPreprocessor(Tokenizer(mock_vocabulary()), 8, label_names=["neg", "pos"])
     >>> x, y = p(["ab cd"], ["pos"])
-    >>> x["token_ids"].shape, y.numpy().tolist()
-    (TensorShape([1, 8]), [1])
+    >>> tuple(x["token_ids"].shape), keras.ops.convert_to_numpy(y).tolist()
+    ((1, 8), [1])
     """
 
     def __init__(self, tokenizer, sequence_length=512, truncate="round_robin",

@@ -46,8 +46,8 @@ class PretrainingPreprocessor(keras_hub.models.Preprocessor):
     >>> from keras_fnet.preprocessing import Tokenizer
     >>> p = PretrainingPreprocessor(Tokenizer(mock_vocabulary()), 16, max_predictions=4)
     >>> x, y, w = p((tf.constant(["ab cd ef"]), tf.constant(["gh ij"])))
-    >>> x["mask_positions"].shape, y["nsp"].shape
-    (TensorShape([1, 4]), TensorShape([1]))
+    >>> tuple(x["mask_positions"].shape), tuple(y["nsp"].shape)
+    ((1, 4), (1,))
     """
 
     def __init__(self, tokenizer, sequence_length=512, max_predictions=80,

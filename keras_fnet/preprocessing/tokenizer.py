@@ -50,8 +50,10 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
 
     >>> from keras_fnet.data.tokenizer import mock_vocabulary
     >>> tokenizer = Tokenizer(mock_vocabulary())
-    >>> tokenizer(["hello world"]).shape[0]
+    >>> len(tokenizer(["hello world"]))
     1
+    >>> tokenizer.token_to_id("[MASK]"), len(tokenizer.proto) > 0
+    (4, True)
     """
 
     def __init__(self, proto=None, sequence_length=None, **kwargs):
