@@ -80,6 +80,11 @@ def _write_json(path, value):
         json.dump(value, f, indent=4)
 
 
+def _tokenizer_of(model):
+    """The tokenizer of a model's attached preprocessor, or None."""
+    return getattr(getattr(model, "preprocessor", None), "tokenizer", None)
+
+
 def _encoder_layers(encoder):
     """The layers whose weights are in `model.weights.h5`, skipped in the task's file."""
     return list(encoder._flatten_layers())
@@ -93,7 +98,8 @@ def save(model, preset_dir, vocabulary=None, overwrite=False):
         preset_dir: the directory to write.
         vocabulary: a SentencePiece model file to store as
             `assets/tokenizer/vocabulary.spm`; default: the model's
-            `spm_path` (set by `from_preset`), if any.
+            `spm_path` (set by `from_preset`), else the vocabulary of its
+            preprocessor's tokenizer, if any.
         overwrite: replace an existing non-empty directory.
 
     Returns:
@@ -133,9 +139,13 @@ def save(model, preset_dir, vocabulary=None, overwrite=False):
             skip = _encoder_layers(encoder) + ([optimizer] if optimizer else [])
             keras.saving.save_weights(task, os.path.join(tmp, TASK_WEIGHTS_FILE),
                                       objects_to_skip=skip)  # no optimizer state
+        assets = os.path.join(tmp, os.path.dirname(VOCABULARY_FILE))
         if vocabulary is not None:
-            os.makedirs(os.path.join(tmp, os.path.dirname(VOCABULARY_FILE)))
+            os.makedirs(assets)
             shutil.copyfile(vocabulary, os.path.join(tmp, VOCABULARY_FILE))
+        elif _tokenizer_of(model) is not None:
+            os.makedirs(assets)
+            _tokenizer_of(model).save_assets(assets)
     return preset_dir
 
 
@@ -201,6 +211,11 @@ def _keras_class(config, path):
     return klass
 
 
+def _with_dtype(config, dtype):
+    """A saved config, with `dtype` replacing the saved policy when given."""
+    return config if dtype is None else {**config, "dtype": dtype}
+
+
 def _read_ours(preset_dir, dtype):
     """(model as saved, vocabulary path or None) of a keras_fnet preset."""
     from keras_fnet.models import Encoder
@@ -210,7 +225,7 @@ def _read_ours(preset_dir, dtype):
     if _keras_class(config, path) is not Encoder:
         raise PresetError(f"{path}: expected a keras_fnet Encoder config.")
     try:
-        encoder = Encoder(dtype=dtype, **config["config"])
+        encoder = Encoder(**_with_dtype(config["config"], dtype))
     except (KeyError, TypeError, ValueError) as error:
         raise PresetError(f"{path}: not a valid Encoder config ({error}).") from None
     _load_weights(encoder, os.path.join(preset_dir, WEIGHTS_FILE))
@@ -220,13 +235,34 @@ def _read_ours(preset_dir, dtype):
         task_config = _read_json(task_path)
         klass = _keras_class(task_config, task_path)
         try:
-            model = klass(**{**task_config["config"], "encoder": encoder, "dtype": dtype})
+            model = klass(**_with_dtype({**task_config["config"], "encoder": encoder}, dtype))
         except (KeyError, TypeError, ValueError) as error:
             raise PresetError(f"{task_path}: not a valid task config ({error}).") from None
         _load_weights(model, os.path.join(preset_dir, TASK_WEIGHTS_FILE),
                       objects_to_skip=_encoder_layers(encoder))
     vocabulary = os.path.join(preset_dir, VOCABULARY_FILE)
-    return model, (vocabulary if os.path.exists(vocabulary) else None)
+    if not os.path.exists(vocabulary):
+        return model, None
+    if _tokenizer_of(model) is not None:  # saved with its preprocessor
+        _tokenizer_of(model).load_assets(os.path.dirname(vocabulary))
+    return model, vocabulary
+
+
+def _attach_preprocessor(model, vocabulary):
+    """Give a Classifier without a preprocessor one for the preset's vocabulary.
+
+    Needs the preprocessing layers (the `data` extra: keras-hub); without
+    them the vocabulary stays available as `model.spm_path` only.
+    """
+    import keras_fnet
+
+    if (vocabulary is None or not isinstance(model, keras_fnet.Classifier)
+            or model.preprocessor is not None
+            or not hasattr(keras_fnet, "ClassifierPreprocessor")):
+        return
+    tokenizer = keras_fnet.Tokenizer(vocabulary)
+    model.set_preprocessor(keras_fnet.ClassifierPreprocessor(
+        tokenizer, sequence_length=model.encoder.config.max_sequence_length))
 
 
 def _read_converted(fmt):
@@ -283,6 +319,9 @@ def from_preset(preset_dir, cls=None, num_classes=None, dtype=None):
 
     Returns:
         The model, with `spm_path` set to the preset's vocabulary (or None).
+        A `Classifier` with a vocabulary carries a `ClassifierPreprocessor`
+        (its own if it was saved with one, else one for the vocabulary at
+        the encoder's `max_sequence_length`), so `fit`/`predict` take strings.
         A model with fresh heads comes compiled as `build_classifier` /
         `build_pretrainer` compile; a model loaded as saved is not compiled
         (as `load_model(..., compile=False)`): `compile` it to train it.
@@ -298,5 +337,6 @@ def from_preset(preset_dir, cls=None, num_classes=None, dtype=None):
     fmt = detect_format(preset_dir)
     model, vocabulary = READERS[fmt](preset_dir, dtype)
     model = _as_class(model, cls, num_classes)
+    _attach_preprocessor(model, vocabulary)
     model.spm_path = vocabulary
     return model

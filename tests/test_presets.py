@@ -53,10 +53,13 @@ BUILDERS = {
 }
 
 
-@pytest.fixture
-def vocabulary(tmp_path):
-    path = tmp_path / "spm.model"
-    path.write_bytes(b"stand-in SentencePiece bytes \x00\x01")  # copied byte for byte
+@pytest.fixture(scope="module")
+def vocabulary(tmp_path_factory):
+    """A small SentencePiece model file (copied byte for byte into presets)."""
+    from keras_fnet.data.tokenizer import mock_vocabulary
+
+    path = tmp_path_factory.mktemp("vocabulary") / "spm.model"
+    path.write_bytes(mock_vocabulary(vocab_size=SIZES["vocabulary_size"]))
     return str(path)
 
 
@@ -202,3 +205,26 @@ def test_damaged_or_foreign_directories_give_one_line_errors(tmp_path):
     (out / "config.json").write_text("{}")
     expect("neither a Keras object")
     assert len(cases) == 7
+
+
+def test_classifier_from_preset_fits_and_predicts_on_strings(tmp_path, vocabulary):
+    pytest.importorskip("keras_hub")
+    out = str(tmp_path / "pretrained")
+    _randomized(BUILDERS["Encoder"]())[0].save_to_preset(out, vocabulary=vocabulary)
+    clf = keras_fnet.Classifier.from_preset(out, num_classes=2)
+    assert isinstance(clf.preprocessor, keras_fnet.ClassifierPreprocessor)
+    texts = ["the quick brown fox", "a b c d e", "hello world", "another short line"]
+    history = clf.fit(x=texts, y=np.array([0, 1, 0, 1]), batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    logits = clf.predict(texts[:2], verbose=0)
+    assert logits.shape == (2, 2)
+    # Saved with its preprocessor: the vocabulary comes from the tokenizer, and
+    # the loaded classifier gives the same logits on the same strings.
+    again_dir = str(tmp_path / "tuned")
+    clf.spm_path = None
+    clf.save_to_preset(again_dir)
+    with open(os.path.join(again_dir, presets.VOCABULARY_FILE), "rb") as a, open(vocabulary, "rb") as b:
+        assert a.read() == b.read()
+    again = keras_fnet.from_preset(again_dir)
+    assert again.preprocessor is not None
+    np.testing.assert_allclose(again.predict(texts[:2], verbose=0), logits, atol=1e-5)
