@@ -8,7 +8,7 @@ Example:
 >>> mixing = keras_fnet.layers.FourierMixing()
 """
 
-import importlib.util
+import importlib
 
 from keras_fnet import layers
 from keras_fnet.config import FAMILIES, PRESETS, SIZES, EncoderConfig, get_config
@@ -23,14 +23,18 @@ from keras_fnet.models import (
 )
 from keras_fnet.presets import from_preset
 
-if importlib.util.find_spec("keras_hub") is not None:
-    # Registers the preprocessing layers, so `keras.saving.load_model` reads a
-    # model saved with one (they need the `data` extra: keras-hub, TF).
-    from keras_fnet.preprocessing.classifier import ClassifierPreprocessor
-    from keras_fnet.preprocessing.pretraining import PretrainingPreprocessor
-    from keras_fnet.preprocessing.tokenizer import Tokenizer
-
 __version__ = "0.1.0"
+
+# The preprocessing layers need TensorFlow and keras-hub (the `data` extra), so
+# they are imported on first use; a saved preprocessor imports them itself.
+_PREPROCESSING = ("ClassifierPreprocessor", "PretrainingPreprocessor", "Tokenizer")
+
+
+def __getattr__(name):
+    if name in _PREPROCESSING:
+        return getattr(importlib.import_module("keras_fnet.preprocessing"), name)
+    raise AttributeError(f"module 'keras_fnet' has no attribute {name!r}")
+
 
 __all__ = [
     "FAMILIES",

@@ -72,6 +72,10 @@ class PreprocessorMixin:
     def set_preprocessor(self, preprocessor):
         """Attach (or, with None, detach) a preprocessor layer or its config."""
         if isinstance(preprocessor, dict):
+            # A saved preprocessor: its classes register when their modules
+            # load (they import TensorFlow and keras-hub, so only now).
+            from keras_fnet.preprocessing import classifier, pretraining  # noqa: F401
+
             preprocessor = keras.layers.deserialize(preprocessor)
         # Not tracked as a sublayer (it holds no weights and stays out of
         # `model.layers`); saving still finds it as an attribute.
