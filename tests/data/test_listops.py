@@ -1,7 +1,6 @@
 """ListOps generator, files and pipeline (labels checked by an independent
 recursive evaluator written here)."""
 
-import time
 
 import numpy as np
 import pytest
@@ -88,14 +87,6 @@ def test_all_classes_and_operators_appear():
     assert ops == set(listops.OPERATORS)
 
 
-def test_generation_speed():
-    start = time.time()
-    listops.generate(300, 100, 511, seed=0)
-    # 10k examples must take well under a minute (about 1 ms each when the
-    # CPU is free); allow for a loaded test machine.
-    assert time.time() - start < 4.0
-
-
 def test_bad_lengths_raise():
     with pytest.raises(ValueError, match="min_length"):
         listops.generate(1, 100, 50)
@@ -121,10 +112,8 @@ def test_impossible_or_too_rare_settings_fail_fast():
 
     with pytest.raises(ValueError, match=r"min_length 500 is longer than any tree .* \(at most 12\)"):
         listops.generate(1, 500, 2000, max_depth=1)
-    start = time.time()
     with pytest.raises(RuntimeError, match="No ListOps tree of length 22..22 in 50 draws"):
         listops.generate_example(random.Random(0), 22, 22, max_depth=4, max_args=2, max_draws=50)
-    assert time.time() - start < 30  # bounded, not a hang (generous for a loaded CPU)
 
 
 # Issue 12's generator tries, each a one-line error naming the flag, exit 2.
