@@ -68,7 +68,7 @@ def _kill_child(spec, step=None, name=None, nth=1):
     code = _CHILD.format(helpers=os.path.dirname(__file__), spec=spec.to_json(), step=step,
                          name=name, nth=nth)
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=subprocess_env(),
-                            capture_output=True, text=True, timeout=300)
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == -signal.SIGKILL, tail(result)
     return result
 
@@ -115,13 +115,13 @@ def test_kill_during_the_final_save(tmp_path):
             "print(type(m).__name__, hasattr(m, 'optimizer') and m.optimizer)"
             % str(tmp_path / "model.keras"))
     result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
-                            env=subprocess_env(), capture_output=True, text=True, timeout=120)
+                            env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.split() == ["Classifier", "False"], \
         tail(result)
     out = tmp_path / "hf"
     result = subprocess.run([sys.executable, "-m", "keras_fnet.convert", "export-transformers",
                              str(tmp_path / "model.keras"), str(out)], cwd=REPO,
-                            env=subprocess_env(), capture_output=True, text=True, timeout=120)
+                            env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and (out / "config.json").exists(), tail(result)
 
 
@@ -153,7 +153,7 @@ def test_two_runs_on_one_directory_then_kill_at_a_random_moment(tmp_path, capsys
     first.stdin.close()
     info = tmp_path / "checkpoint.json"
     try:
-        deadline = time.time() + 240
+        deadline = time.time() + 600
         while time.time() < deadline and first.poll() is None and not info.exists():
             time.sleep(0.1)
         assert info.exists(), first.stderr.read()[-3000:] if first.poll() is not None else ""

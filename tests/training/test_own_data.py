@@ -40,7 +40,7 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
             "print(sorted(set(m.predict_labels(['a great movie', 'dull and boring'], "
             "verbose=0)) - {'pos', 'neg'}))" % str(tmp_path / "run" / "model.keras"))
     result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
-                            env=subprocess_env(), capture_output=True, text=True, timeout=180)
+                            env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.strip().endswith("[]"), tail(result)
 
 
