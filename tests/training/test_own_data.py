@@ -40,7 +40,7 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
             "print(sorted(set(m.predict_labels(['a great movie', 'dull and boring'], "
             "verbose=0)) - {'pos', 'neg'}))" % str(tmp_path / "run" / "model.keras"))
     result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
-                            env=subprocess_env(), capture_output=True, text=True, timeout=180)
+                            env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.strip().endswith("[]"), tail(result)
 
 
@@ -64,7 +64,7 @@ def test_digits_trains_a_feature_encoder(tmp_path, capsys):
     assert results["config"]["input_kind"] == "features" and results["max_length"] == 8
     assert results["eval_split"] == "test" and results["num_eval_examples"] == 270
     assert 0.0 <= results["metrics"]["accuracy"] <= 1.0
-    from training_helpers import cli_error
+    from tests.training.training_helpers import cli_error
 
     message = cli_error(FAST[:-2] + ["--task", "digits", "--max-length", "16", "--output-dir",
                                      tmp_path / "b"], capsys)
