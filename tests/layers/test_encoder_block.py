@@ -103,7 +103,7 @@ def test_feature_embeddings_match_numpy(positions, to_numpy):
         e = e + to_numpy(layer.position_embedding)[:4]
     want = _dense(_layer_norm(e, layer.layer_norm, to_numpy), layer.projection, to_numpy)
     np.testing.assert_allclose(to_numpy(layer(x)), want, rtol=1e-4, atol=1e-4)
-    assert len(layer.weights) == (9 if positions else 8)
+    assert len(layer.weights) == (7 if positions else 6)
 
 
 def test_initializers_are_arguments(to_numpy):
