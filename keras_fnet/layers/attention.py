@@ -206,6 +206,8 @@ class PerformerMixing(MixingLayer):
         return ops.exp(exponent) * keep / math.sqrt(self.num_random_features)
 
     def call(self, inputs, padding_mask=None, training=None):
+        if 0 in tuple(inputs.shape):  # Empty batch or sequence: torch has no max of nothing.
+            return ops.zeros_like(inputs)
         scale = self.head_dim ** -0.25
         q = ops.cast(self.query(inputs), "float32") * scale
         k = ops.cast(self.key(inputs), "float32") * scale
