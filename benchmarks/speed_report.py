@@ -140,6 +140,8 @@ def by_length_section(suite, rows, table, backends):
     r0 = rows[0]
     lengths = sorted({int(r["length"]) for r in rows})
     batches = ", ".join(f"{n}: {next(r['batch'] for r in rows if int(r['length']) == n)}" for n in lengths)
+    pairs = [(m, b) for m in _models(rows) for b in backends
+             if any((r["model"], r["backend"]) == (m, b) for r in rows)]
     lines = [f"## Suite `{suite}` ({BY_LENGTH.get(suite, '')}): {r0['num_layers']} layers, hidden "
              f"{r0['hidden_dim']}, feed-forward {r0['intermediate_dim']}, {r0['num_heads']} heads", "",
              f"Batch per length: {batches}. Time: ms per step, median (min-max); memory: RSS growth "
@@ -148,19 +150,18 @@ def by_length_section(suite, rows, table, backends):
     for mode in [m for m in ("infer", "train") if any(r["mode"] == m for r in rows)]:
         header = ["model", "backend"] + [str(n) for n in lengths]
         timing = [[m, b] + [cell(table.get((suite, b, m, mode, n))) for n in lengths]
-                  for m in _models(rows) for b in backends]
+                  for m, b in pairs]
         memory = []
-        for m in _models(rows):
-            for b in backends:
-                cells = []
-                for n in lengths:
-                    r = table.get((suite, b, m, mode, n))
-                    mem = common.as_float((r or {}).get("rss_growth_mb"))
-                    cells.append(f"{mem:.0f}" if r and not math.isnan(mem) else cell(r))
-                memory.append([m, b] + cells)
+        for m, b in pairs:
+            cells = []
+            for n in lengths:
+                r = table.get((suite, b, m, mode, n))
+                mem = common.as_float((r or {}).get("rss_growth_mb"))
+                cells.append(f"{mem:.0f}" if r and not math.isnan(mem) else cell(r))
+            memory.append([m, b] + cells)
         lines += [f"### {mode}: time", "", common.markdown_table(header, timing), "",
                   f"### {mode}: memory", "", common.markdown_table(header, memory), ""]
-    for b in backends:
+    for b in sorted({b for _, b in pairs}):
         lines.append(f"- {b}: {_load([r for r in rows if r['backend'] == b])}.")
     return lines + [""]
 

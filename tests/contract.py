@@ -123,13 +123,14 @@ def run_layer_test(make, inputs, expected_shape, lengths=(7, 3), batch=2):
 
 def _check_weights(layer, policy, float32_weights):
     for weight in layer.weights:
-        name = weight.path.split("/")[-1]
-        expected = "float32" if name in float32_weights else policy.variable_dtype
+        parts = weight.path.split("/")
+        expected = "float32" if set(parts) & set(float32_weights) else policy.variable_dtype
         assert keras.backend.standardize_dtype(weight.dtype) == expected, (
             policy.name, weight.path, weight.dtype)
 
 
-def run_precision_test(make, inputs, output_dtype=None, float32_weights=(), length=6):
+def run_precision_test(make, inputs, output_dtype=None, float32_weights=(), length=6,
+                       policies=POLICIES):
     """Every dtype policy: output and weight dtypes, kept through save/load.
 
     Args:
@@ -138,10 +139,12 @@ def run_precision_test(make, inputs, output_dtype=None, float32_weights=(), leng
             `inputs(batch, length) -> dict`.
         output_dtype: dtype of every output if not the compute dtype
             (e.g. float32 logits), as a string or `{output_name: dtype}`.
-        float32_weights: weight names kept in float32 under every policy.
+        float32_weights: names of weights (or of layers in their path) kept
+            in float32 under every policy.
         length: sequence length.
+        policies: the dtype policies to check.
     """
-    for name in POLICIES:
+    for name in policies:
         policy = keras.dtype_policies.get(name)
         layer = make(name)
         data = inputs(2, length)

@@ -163,3 +163,81 @@ def test_mlm_loss_averages_over_real_predictions_only():
     want = (ce * weights).sum() / weights.sum()
     got = float(keras.ops.convert_to_numpy(loss["mlm"](labels, logits, sample_weight=weights)))
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+# Numerics that cannot silently go wrong.
+
+@pytest.mark.parametrize("bad,message", [
+    ({"token_ids": 64}, r"`token_ids` holds 64, outside \[0, 64\)"),
+    ({"token_ids": -1}, r"`token_ids` holds -1"),
+    ({"segment_ids": 4}, r"`segment_ids` holds 4, outside \[0, 4\)"),
+])
+def test_ids_out_of_range_raise_before_any_compiled_step(bad, message):
+    model = keras_fnet.build_classifier("fnet_tiny", num_classes=2, **SMALL)
+    x = _batch()
+    for name, value in bad.items():
+        x[name][0, 3] = value
+    y = np.zeros(8, "int32")
+    for call in (lambda: model(x), lambda: model.predict(x, verbose=0),
+                 lambda: model.fit(x, y, verbose=0), lambda: model.evaluate(x, y, verbose=0)):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_performer_stays_finite_with_an_all_padding_row():
+    model = keras_fnet.build_classifier("performer_tiny", num_classes=2, **SMALL)
+    x = _batch(batch=4)
+    x["padding_mask"][1] = 0
+    x["token_ids"][1] = 0
+    logits = keras.ops.convert_to_numpy(model(x))
+    assert np.isfinite(logits).all()
+    history = model.fit(x, np.array([0, 1, 0, 1]), sample_weight=np.array([1.0, 0.0, 1.0, 1.0]),
+                        epochs=2, batch_size=4, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+    for weight in model.weights:
+        assert np.isfinite(keras.ops.convert_to_numpy(weight)).all(), weight.path
+
+
+@pytest.mark.parametrize("family", ["fnet", "bert", "performer", "linear"])
+def test_empty_batch_gives_empty_outputs(family):
+    encoder = keras_fnet.build_encoder(f"{family}_tiny", **SMALL)
+    out = encoder(_batch(batch=0, length=5))
+    assert tuple(out["sequence_output"].shape) == (0, 5, 32)
+    assert tuple(out["pooled_output"].shape) == (0, 32)
+
+
+def test_sequence_length_zero_is_a_clear_error():
+    encoder = keras_fnet.build_encoder("fnet_tiny", **SMALL)
+    with pytest.raises(ValueError, match="sequence length 0"):
+        encoder(_batch(batch=2, length=0))
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
+def _normalize(x):
+    return (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-12)
+
+
+@pytest.mark.parametrize("size", ["base", "large"])
+def test_fourier_block_under_mixed_float16_is_finite_at_full_size(size):
+    """Unit-variance inputs of mean sqrt(3) (uniform): the transform's DC term
+    (~1e6 at 512 x 1024) is far beyond float16's 65504; the block stays finite
+    and matches NumPy because the transform reaches the LayerNorm in float32."""
+    fields = keras_fnet.SIZES[size]
+    hidden, intermediate = fields["hidden_dim"], fields["intermediate_dim"]
+    block = keras_fnet.layers.EncoderBlock(
+        keras_fnet.layers.FourierMixing(dtype="mixed_float16"), intermediate_dim=intermediate,
+        dtype="mixed_float16")
+    x = (np.random.default_rng(0).random((1, 512, hidden)) * np.sqrt(12)).astype("float16")
+    y = keras.ops.convert_to_numpy(keras.ops.cast(block(x), "float32"))
+    assert np.isfinite(y).all()
+    # NumPy reference (LayerNorms at their initial gamma=1, beta=0).
+    xd = x.astype("float64")
+    assert np.abs(np.fft.fft2(xd).real).max() > 65504  # float16 would overflow here
+    h = _normalize(xd + np.fft.fft2(xd).real)
+    w1, b1 = (keras.ops.convert_to_numpy(w) for w in block.intermediate.weights)
+    w2, b2 = (keras.ops.convert_to_numpy(w) for w in block.output_dense.weights)
+    want = _normalize(h + _gelu_tanh(h @ w1 + b1) @ w2 + b2)
+    np.testing.assert_allclose(y, want, atol=0.1)

@@ -118,3 +118,92 @@ def test_loads_on_every_other_backend(saved, target):
     assert result.returncode == 0, result.stderr[-3000:]
     worst = float(result.stdout.strip().splitlines()[-1].split()[-1])
     assert worst <= 1e-4, result.stdout
+
+
+# The contract of tests/contract.py on the three models.
+
+def _feature_inputs(batch=2, length=6):
+    rng = np.random.default_rng(1)
+    return {"features": rng.normal(size=(batch, length, 5)).astype("float32"),
+            "padding_mask": np.ones((batch, length), "int32")}
+
+
+MODELS = {
+    "encoder": (lambda dtype=None: keras_fnet.build_encoder("fnet_tiny", dtype=dtype, **SMALL),
+                lambda batch=2, length=12: _inputs()),
+    "feature_encoder": (
+        lambda dtype=None: keras_fnet.build_encoder(
+            "bert_tiny", dtype=dtype, input_kind="features", feature_dim=5, norm_first=True,
+            **SMALL),
+        _feature_inputs),
+    "classifier": (lambda dtype=None: keras_fnet.build_classifier(
+        "fnet_tiny", num_classes=3, dtype=dtype, compile=False, **SMALL),
+        lambda batch=2, length=12: _inputs()),
+    "pretrainer": (lambda dtype=None: keras_fnet.build_pretrainer(
+        "fnet_tiny", dtype=dtype, compile=False, **SMALL),
+        lambda batch=2, length=12: _inputs(with_positions=True)),
+}
+# Outputs that stay float32 under every policy (the task heads' logits).
+FLOAT32_OUTPUTS = {"classifier": "float32", "pretrainer": "float32"}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_contract(name):
+    from tests import contract
+
+    make, inputs = MODELS[name]
+    contract.run_model_saving_test(make(), inputs())
+    # Every policy on the encoder; the task models add only their heads.
+    policies = contract.POLICIES if name == "encoder" else ("mixed_bfloat16",)
+    contract.run_precision_test(make, inputs, output_dtype=FLOAT32_OUTPUTS.get(name),
+                                float32_weights=("logits",), policies=policies)
+
+
+@pytest.mark.parametrize("name", ["encoder", "classifier", "pretrainer"])
+def test_quantized_model_round_trip(name):
+    from tests import contract
+
+    make, inputs = MODELS[name]
+    modes = ("int8", "float8") if name == "encoder" else ("int8",)
+    contract.run_quantization_test(make, inputs(), modes=modes)
+
+
+_SAVE_BF16 = textwrap.dedent(
+    """
+    import sys, numpy as np, keras, keras_fnet
+    folder = sys.argv[1]
+    small = dict(vocabulary_size=64, max_sequence_length=16, hidden_dim=32,
+                 intermediate_dim=64, num_heads=2)
+    model = keras_fnet.build_classifier("fnet_tiny", num_classes=3, dtype="mixed_bfloat16",
+                                        compile=False, **small)
+    x = dict(np.load(folder + "/inputs.npz"))
+    np.save(folder + "/logits.npy", np.asarray(keras.ops.convert_to_numpy(model(x)), "float32"))
+    model.save(folder + "/bf16.keras")
+    """
+)
+_LOAD_BF16 = textwrap.dedent(
+    """
+    import sys, numpy as np, keras, keras_fnet
+    folder = sys.argv[1]
+    model = keras.saving.load_model(folder + "/bf16.keras")
+    x = dict(np.load(folder + "/inputs.npz"))
+    got = np.asarray(keras.ops.convert_to_numpy(model(x)), "float32")
+    policies = {model.dtype_policy.name, model.encoder.dtype_policy.name,
+                model.encoder.get_layer("block_0").dtype_policy.name}
+    print(sorted(policies), float(np.abs(got - np.load(folder + "/logits.npy")).max()))
+    """
+)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="runs once, in the JAX leg of CI")
+def test_mixed_bfloat16_classifier_saved_under_jax_reloads_under_torch(tmp_path):
+    np.savez(tmp_path / "inputs.npz", **_inputs())
+    for backend, script in (("jax", _SAVE_BF16), ("torch", _LOAD_BF16)):
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+        result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+    policies, worst = result.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert policies == "['mixed_bfloat16']"
+    # bfloat16 compute on two backends: within bfloat16's rounding.
+    assert float(worst) < 2e-2, result.stdout

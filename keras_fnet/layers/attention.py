@@ -216,13 +216,14 @@ class PerformerMixing(MixingLayer):
         # exactly 0; a row without real keys gets a stabilizer of 0. So every
         # value and gradient stays finite, even for an all-padding row.
         real = keep > 0
-        lowest = ops.min(projection)
-        stabilizer = ops.max(ops.where(real, projection, lowest), axis=(1, 3), keepdims=True)
+        stabilizer = ops.max(ops.where(real, projection, -1e30), axis=(1, 3), keepdims=True)
         stabilizer = ops.where(ops.any(real, axis=1, keepdims=True), stabilizer, 0.0)
         exponent = ops.where(real, exponent - ops.stop_gradient(stabilizer), -80.0)
         return ops.exp(exponent) * keep / math.sqrt(self.num_random_features)
 
     def call(self, inputs, padding_mask=None, training=None):
+        if 0 in tuple(inputs.shape):  # Empty batch or sequence: torch has no max of nothing.
+            return ops.zeros_like(inputs)
         scale = self.head_dim ** -0.25
         q = ops.cast(self.query(inputs), "float32") * scale
         k = ops.cast(self.key(inputs), "float32") * scale

@@ -1,6 +1,7 @@
 """The one encoder block of the zoo, given its mixing sublayer."""
 
 import keras
+from keras import ops
 
 from keras_fnet.layers.base import default_initializer
 
@@ -77,12 +78,14 @@ class EncoderBlock(keras.layers.Layer):
         return self.output_dropout(self.output_dense(self.intermediate(x)), training=training)
 
     def call(self, inputs, padding_mask=None, training=None):
+        # `ops.add` promotes a half-precision residual and a float32 mixing
+        # output to float32 on every backend (TensorFlow's `+` does not).
         if self.norm_first:
-            x = inputs + self.mixing(
-                self.mixing_layer_norm(inputs), padding_mask=padding_mask, training=training)
-            return x + self._feed_forward(self.output_layer_norm(x), training)
+            x = ops.add(inputs, self.mixing(
+                self.mixing_layer_norm(inputs), padding_mask=padding_mask, training=training))
+            return ops.add(x, self._feed_forward(self.output_layer_norm(x), training))
         mixed = self.mixing(inputs, padding_mask=padding_mask, training=training)
-        x = self.mixing_layer_norm(inputs + mixed)
+        x = self.mixing_layer_norm(ops.add(inputs, mixed))
         return self.output_layer_norm(x + self._feed_forward(x, training))
 
     def compute_output_shape(self, input_shape):
