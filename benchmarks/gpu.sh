@@ -46,12 +46,17 @@ echo "backends: $BACKENDS"
 BASE=(--backends "$BACKENDS" --rounds 5 --warmup 2 --time-limit 10 --budget 15
       --max-memory-gb 60 --worker-timeout "$WORKER_TIMEOUT" ${QUICK:+--quick})
 BIG=(--num-layers 12 --hidden-dim 768 --intermediate-dim 3072 --num-heads 12)
+AT_512=(--lengths 512 --batch 32)
+LONG=(--lengths 2048,4096,8192 --tokens 16384)
+if [ -n "${QUICK:-}" ]; then  # Explicit sizes would override --quick's toy sizes.
+    BIG=() AT_512=() LONG=()
+fi
 for DTYPE in mixed_bfloat16 float32; do  # One folder per dtype: $OUT/mixed_bfloat16, $OUT/float32.
     "$PYTHON" -m benchmarks.speed --suite main "${BASE[@]}" "${BIG[@]}" --out "$OUT/$DTYPE" \
-        --dtype "$DTYPE" --lengths 512 --batch 32 --modes train,infer \
+        --dtype "$DTYPE" "${AT_512[@]}" --modes train,infer \
         --models fnet,fnet_fft,fnet_dft,ff_only,bert,plain_fnet,hf_fnet,hf_bert
 done
 "$PYTHON" -m benchmarks.speed --suite lengths "${BASE[@]}" "${BIG[@]}" --out "$OUT/mixed_bfloat16" \
-    --append --dtype mixed_bfloat16 --lengths 2048,4096,8192 --tokens 16384 --modes train,infer \
+    --append --dtype mixed_bfloat16 "${LONG[@]}" --modes train,infer \
     --models fnet,ff_only,bert
 echo "results in $OUT/*/speed.md"
