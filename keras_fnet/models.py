@@ -526,7 +526,7 @@ def build_pretrainer(
     Example:
 
     >>> model = build_pretrainer("fnet_tiny")
-    >>> sorted(model.output_shape)
+    >>> sorted(model.output_names)
     ['mlm', 'nsp']
     """
     encoder = _as_encoder(preset_or_config, overrides, dtype)
