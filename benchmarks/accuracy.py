@@ -28,8 +28,9 @@ import os
 import statistics
 import time
 
-FAMILIES = ("bert", "fnet", "linear", "random", "ff_only", "fnet_hybrid", "performer",
-            "hartley", "dct", "hadamard")
+from keras_fnet.config import FAMILIES as ZOO_FAMILIES
+
+FAMILIES = tuple(ZOO_FAMILIES)
 BACKENDS = ("tensorflow", "jax", "torch")
 FIELDS = ("task", "model", "seed", "accuracy", "train_seconds", "steps", "backend")
 

@@ -145,12 +145,60 @@ _OWN_DATA = ("train_file", "validation_file", "test_file", "text_column", "text_
 
 
 def _task_options(spec, task):
-    options = {"data_dir": spec.data_dir, "mock": spec.mock_data, "vocabulary": spec.vocabulary}
+    vocabulary = spec.vocabulary
+    if vocabulary is None and spec.init_from and not spec.mock_data:
+        vocabulary = _init_vocabulary(spec.init_from, spec.run_dir)
+    options = {"data_dir": spec.data_dir, "mock": spec.mock_data, "vocabulary": vocabulary}
     options.update({k: getattr(spec, k) for k in _OWN_DATA})
     examples = spec.num_train_examples or task.train_examples
     if examples:
         options["num_examples"] = {"train": examples}
     return options
+
+
+def _load_init(path):
+    """The model of `--init-from`: a `.keras` file or a preset directory (ours, keras-hub's
+    or a Hugging Face FNet directory; see `keras_fnet.from_preset`)."""
+    import keras
+
+    import keras_fnet
+
+    if not os.path.exists(path):
+        raise UserError(f"--init-from {path}: no such file or directory.")
+    try:
+        if os.path.isdir(path):
+            return keras_fnet.from_preset(path)
+        return keras.saving.load_model(path, compile=False)
+    except Exception as e:  # Keras raises many types for a file it cannot read.
+        raise UserError(f"--init-from {path}: cannot load it ({type(e).__name__}: "
+                        f"{str(e).splitlines()[0][:200]}).") from None
+
+
+INIT_VOCABULARY = "init_vocabulary.spm"
+
+
+def _init_vocabulary(path, run_dir):
+    """The SentencePiece model that came with `--init-from`, so that the task tokenizes as
+    the pretrained encoder was trained: a preset's `assets/tokenizer/vocabulary.spm`, the
+    `OUT.spm.model` the converters write beside `OUT.keras`, or the tokenizer of a saved
+    model's preprocessor (copied whole into the run directory). None when it has none."""
+    from keras_fnet.convert.common import spm_path_for
+    from keras_fnet.data.tokenizer import write_whole
+
+    beside = (os.path.join(path, "assets", "tokenizer", "vocabulary.spm") if os.path.isdir(path)
+              else spm_path_for(path))
+    if os.path.isfile(beside):
+        return beside
+    tokenizer = getattr(getattr(_load_init(path), "preprocessor", None), "tokenizer", None)
+    proto = getattr(tokenizer, "proto", None)
+    if not proto:
+        return None
+    target = os.path.join(run_dir, INIT_VOCABULARY)
+    if isinstance(proto, str):
+        with open(proto, "rb") as f:
+            proto = f.read()
+    write_whole(target, proto)
+    return target
 
 
 def _load_encoder(path, info, max_length):
@@ -159,13 +207,7 @@ def _load_encoder(path, info, max_length):
 
     import keras_fnet
 
-    if not os.path.isfile(path):
-        raise UserError(f"--init-from {path}: no such file.")
-    try:
-        loaded = keras.saving.load_model(path, compile=False)
-    except Exception as e:  # Keras raises many types for a file it cannot read.
-        raise UserError(f"--init-from {path}: cannot load it ({type(e).__name__}: "
-                        f"{str(e).splitlines()[0][:200]}).") from None
+    loaded = _load_init(path)
     encoder = loaded if isinstance(loaded, keras_fnet.Encoder) else getattr(loaded, "encoder", None)
     if not isinstance(encoder, keras_fnet.Encoder):
         raise UserError(f"--init-from {path} holds a {type(loaded).__name__}; expected a "

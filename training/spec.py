@@ -111,8 +111,9 @@ class RunSpec:
                                           POSITIVE)
     dropout: Optional[float] = _field(None, "override the dropout rate (also of the head)",
                                       _MODEL, Number(float, 0, 1, below_maximum=True))
-    init_from: Optional[str] = _field(None, "a .keras Encoder, Classifier or Pretrainer whose "
-                                      "encoder is fine-tuned", _MODEL)
+    init_from: Optional[str] = _field(None, "a .keras Encoder, Classifier or Pretrainer, or a "
+                                      "preset directory, whose encoder (and vocabulary) is "
+                                      "fine-tuned", _MODEL)
     max_length: Optional[int] = _field(None, "sequence length (default: the task's, see "
                                        "README)", _DATA, POSITIVE)
     batch_size: int = _field(32, "global batch size (all replicas)", _DATA, POSITIVE)

@@ -43,6 +43,16 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
                             env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.strip().endswith("[]"), tail(result)
 
+    # Fine-tuning from that model reuses its encoder *and* its vocabulary (no new one is trained).
+    again = train.main(FAST[len(ARCH):-2] + [
+        "--task", "text_classification", "--train-file", tmp_path / "train.csv",
+        "--validation-file", tmp_path / "dev.csv", "--init-from", tmp_path / "run" / "model.keras",
+        "--output-dir", tmp_path / "again"])
+    assert not (tmp_path / "again" / "vocabulary.spm").exists()
+    copied = (tmp_path / "again" / "init_vocabulary.spm").read_bytes()
+    assert copied == (tmp_path / "run" / "vocabulary.spm").read_bytes()
+    assert again["config"] == results["config"]
+
 
 def test_pretrain_on_own_corpus(tmp_path):
     corpus = tmp_path / "corpus"
