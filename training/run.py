@@ -179,16 +179,19 @@ INIT_VOCABULARY = "init_vocabulary.spm"
 
 def _init_vocabulary(path, run_dir):
     """The SentencePiece model that came with `--init-from`, so that the task tokenizes as
-    the pretrained encoder was trained: a preset's `assets/tokenizer/vocabulary.spm`, the
-    `OUT.spm.model` the converters write beside `OUT.keras`, or the tokenizer of a saved
+    the pretrained encoder was trained: a preset's `assets/tokenizer/vocabulary.spm` (or a
+    Hugging Face directory's `spiece.model`), the `OUT.spm.model` the converters write
+    beside `OUT.keras`, or the tokenizer of a saved
     model's preprocessor (copied whole into the run directory). None when it has none."""
     from keras_fnet.convert.common import spm_path_for
     from keras_fnet.data.tokenizer import write_whole
 
-    beside = (os.path.join(path, "assets", "tokenizer", "vocabulary.spm") if os.path.isdir(path)
-              else spm_path_for(path))
-    if os.path.isfile(beside):
-        return beside
+    candidates = ([os.path.join(path, "assets", "tokenizer", "vocabulary.spm"),
+                   os.path.join(path, "spiece.model")] if os.path.isdir(path)
+                  else [spm_path_for(path)])
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
     tokenizer = getattr(getattr(_load_init(path), "preprocessor", None), "tokenizer", None)
     proto = getattr(tokenizer, "proto", None)
     if not proto:
