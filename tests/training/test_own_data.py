@@ -53,6 +53,17 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
     assert copied == (tmp_path / "run" / "vocabulary.spm").read_bytes()
     assert again["config"] == results["config"]
 
+    # ... and so does a preset directory written from it.
+    import keras
+
+    keras.saving.load_model(tmp_path / "run" / "model.keras").save_to_preset(tmp_path / "preset")
+    from_preset = train.main(FAST[len(ARCH):-2] + [
+        "--task", "text_classification", "--train-file", tmp_path / "train.csv",
+        "--validation-file", tmp_path / "dev.csv", "--init-from", tmp_path / "preset",
+        "--output-dir", tmp_path / "from_preset"])
+    assert not (tmp_path / "from_preset" / "vocabulary.spm").exists()
+    assert from_preset["config"] == results["config"]
+
 
 def test_pretrain_on_own_corpus(tmp_path):
     corpus = tmp_path / "corpus"
