@@ -217,11 +217,12 @@ class Encoder(_ConfiguredModel):
     >>> encoder = Encoder("fnet_tiny")
     >>> x = {"token_ids": np.ones((1, 8), "int32"), "segment_ids": np.zeros((1, 8), "int32"),
     ...      "padding_mask": np.ones((1, 8), "int32")}
-    >>> encoder(x)["pooled_output"].shape
+    >>> tuple(encoder(x)["pooled_output"].shape)
     (1, 128)
     >>> features = Encoder(get_config("fnet_tiny", input_kind="features", feature_dim=8))
-    >>> features({"features": np.ones((1, 8, 8), "float32"),
-    ...           "padding_mask": np.ones((1, 8), "int32")})["sequence_output"].shape
+    >>> out = features({"features": np.ones((1, 8, 8), "float32"),
+    ...                 "padding_mask": np.ones((1, 8), "int32")})
+    >>> tuple(out["sequence_output"].shape)
     (1, 8, 128)
     """
 

@@ -135,7 +135,7 @@ def model_variables(model):
 
     >>> import keras_fnet
     >>> names = model_variables(keras_fnet.build_encoder("fnet_tiny"))
-    >>> names["block_0/intermediate/kernel"].shape
+    >>> tuple(names["block_0/intermediate/kernel"].shape)
     (128, 512)
     """
     import keras_fnet

@@ -600,4 +600,6 @@ def _prepare_digits(task, options, work_dir):
 
 register(Task(
     "digits", _fixed_info("digits", 10, 1, ("train", "validation", "test"), 8),
-    _load_own_files, min_length=8, max_length=8, prepare_fn=_prepare_digits))
+    _load_own_files, min_length=8, max_length=8, prepare_fn=_prepare_digits,
+    data_help="scikit-learn ships the digits (`pip install scikit-learn`, in the `data` extra); "
+    "nothing is downloaded."))

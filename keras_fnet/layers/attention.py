@@ -38,7 +38,7 @@ class AttentionMixing(MixingLayer):
 
     >>> layer = AttentionMixing(num_heads=2)
     >>> x = np.random.rand(2, 5, 8).astype("float32")
-    >>> layer(x, padding_mask=np.array([[1, 1, 1, 0, 0]] * 2)).shape
+    >>> tuple(layer(x, padding_mask=np.array([[1, 1, 1, 0, 0]] * 2)).shape)
     (2, 5, 8)
     """
 
@@ -135,7 +135,7 @@ class PerformerMixing(MixingLayer):
     Example:
 
     >>> layer = PerformerMixing(num_heads=2, num_random_features=16)
-    >>> layer(np.random.rand(2, 5, 8).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 5, 8).astype("float32")).shape)
     (2, 5, 8)
     """
 

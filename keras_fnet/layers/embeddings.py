@@ -140,7 +140,7 @@ class Embeddings(_PositionalEmbeddings):
     Example:
 
     >>> layer = Embeddings(100, 16, 2, embedding_dim=8, hidden_dim=12)
-    >>> layer(np.array([[5, 6, 7]]), np.array([[0, 0, 1]])).shape
+    >>> tuple(layer(np.array([[5, 6, 7]]), np.array([[0, 0, 1]])).shape)
     (1, 3, 12)
     """
 
@@ -209,7 +209,7 @@ class FeatureEmbeddings(_PositionalEmbeddings):
     Example:
 
     >>> layer = FeatureEmbeddings(8, embedding_dim=16, hidden_dim=12)
-    >>> layer(np.random.rand(2, 8, 5).astype("float32")).shape
+    >>> tuple(layer(np.random.rand(2, 8, 5).astype("float32")).shape)
     (2, 8, 12)
     """
 

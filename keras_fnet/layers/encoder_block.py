@@ -37,7 +37,7 @@ class EncoderBlock(keras.layers.Layer):
     >>> import numpy as np
     >>> from keras_fnet.layers import FourierMixing
     >>> block = EncoderBlock(FourierMixing(), intermediate_dim=32)
-    >>> block(np.random.rand(2, 6, 8).astype("float32")).shape
+    >>> tuple(block(np.random.rand(2, 6, 8).astype("float32")).shape)
     (2, 6, 8)
     """
 

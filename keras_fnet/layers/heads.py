@@ -39,7 +39,7 @@ class MaskedLMHead(keras.layers.Layer):
     >>> embedding = keras.layers.Embedding(50, 8)
     >>> embedding.build((None,))
     >>> head = MaskedLMHead(embedding)
-    >>> head(np.random.rand(2, 6, 4).astype("float32"), np.array([[1, 2], [0, 5]])).shape
+    >>> tuple(head(np.random.rand(2, 6, 4).astype("float32"), np.array([[1, 2], [0, 5]])).shape)
     (2, 2, 50)
     """
 

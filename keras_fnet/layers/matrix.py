@@ -62,7 +62,7 @@ class LinearMixing(_TwoMatrixMixing):
     Example:
 
     >>> layer = LinearMixing(max_sequence_length=16)
-    >>> layer(np.ones((2, 10, 8), "float32")).shape
+    >>> tuple(layer(np.ones((2, 10, 8), "float32")).shape)
     (2, 10, 8)
     """
 

@@ -10,10 +10,12 @@ import numpy as np
 from training import train
 from tests.training.training_helpers import ARCH, subprocess_env, tail
 
-FAST = ARCH + ["--batch-size", "8", "--steps", "2", "--eval-every", "0", "--checkpoint-every",
-               "0", "--verbose", "0", "--max-length", "32", "--vocab-size", "300"]
+RUN = ["--batch-size", "8", "--steps", "2", "--eval-every", "0", "--checkpoint-every", "0",
+       "--verbose", "0"]
 if __import__("keras").backend.backend() == "tensorflow":
-    FAST += ["--strategy", "default"]
+    RUN += ["--strategy", "default"]
+FAST = ARCH + RUN  # A fresh tiny model.
+TEXT = ["--max-length", "32", "--vocab-size", "300"]
 
 
 def _write_csv(path, n, seed):
@@ -31,7 +33,7 @@ def _write_csv(path, n, seed):
 def test_text_classification_from_csv_predicts_on_strings(tmp_path):
     _write_csv(tmp_path / "train.csv", 48, 0)
     _write_csv(tmp_path / "dev.csv", 16, 1)
-    results = train.main(FAST + ["--task", "text_classification", "--train-file",
+    results = train.main(FAST + TEXT + ["--task", "text_classification", "--train-file",
                                  tmp_path / "train.csv", "--validation-file", tmp_path / "dev.csv",
                                  "--output-dir", tmp_path / "run"])
     assert results["eval_split"] == "validation" and results["num_eval_examples"] == 16
@@ -44,7 +46,7 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
     assert result.returncode == 0 and result.stdout.strip().endswith("[]"), tail(result)
 
     # Fine-tuning from that model reuses its encoder *and* its vocabulary (no new one is trained).
-    again = train.main(FAST[len(ARCH):-2] + [
+    again = train.main(RUN + ["--max-length", "32",
         "--task", "text_classification", "--train-file", tmp_path / "train.csv",
         "--validation-file", tmp_path / "dev.csv", "--init-from", tmp_path / "run" / "model.keras",
         "--output-dir", tmp_path / "again"])
@@ -57,7 +59,7 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
     import keras
 
     keras.saving.load_model(tmp_path / "run" / "model.keras").save_to_preset(tmp_path / "preset")
-    from_preset = train.main(FAST[len(ARCH):-2] + [
+    from_preset = train.main(RUN + ["--max-length", "32",
         "--task", "text_classification", "--train-file", tmp_path / "train.csv",
         "--validation-file", tmp_path / "dev.csv", "--init-from", tmp_path / "preset",
         "--output-dir", tmp_path / "from_preset"])
@@ -73,7 +75,7 @@ def test_pretrain_on_own_corpus(tmp_path):
     (corpus / "a.txt").write_text("\n\n".join(
         " ".join(" ".join(rng.choice(words, 6)).capitalize() + "." for _ in range(4))
         for _ in range(12)))
-    results = train.main(FAST + ["--task", "pretrain", "--corpus", corpus,
+    results = train.main(FAST + TEXT + ["--task", "pretrain", "--corpus", corpus,
                                  "--output-dir", tmp_path / "run"])
     assert set(results["metrics"]) >= {"mlm_accuracy", "nsp_accuracy"}
     assert results["config"]["vocabulary_size"] <= 300
@@ -81,12 +83,12 @@ def test_pretrain_on_own_corpus(tmp_path):
 
 
 def test_digits_trains_a_feature_encoder(tmp_path, capsys):
-    results = train.main(FAST[:-2] + ["--task", "digits", "--output-dir", tmp_path])
+    results = train.main(FAST + ["--task", "digits", "--output-dir", tmp_path])
     assert results["config"]["input_kind"] == "features" and results["max_length"] == 8
     assert results["eval_split"] == "test" and results["num_eval_examples"] == 270
     assert 0.0 <= results["metrics"]["accuracy"] <= 1.0
     from tests.training.training_helpers import cli_error
 
-    message = cli_error(FAST[:-2] + ["--task", "digits", "--max-length", "16", "--output-dir",
+    message = cli_error(FAST + ["--task", "digits", "--max-length", "16", "--output-dir",
                                      tmp_path / "b"], capsys)
     assert "--max-length 16: task digits has sequences of exactly 8" in message
