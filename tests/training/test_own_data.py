@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from training import train
 from tests.training.training_helpers import ARCH, subprocess_env, tail
@@ -65,6 +66,26 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
         "--output-dir", tmp_path / "from_preset"])
     assert not (tmp_path / "from_preset" / "vocabulary.spm").exists()
     assert from_preset["config"] == results["config"]
+
+
+@pytest.mark.parametrize("extension, labels, pair", [(".tsv", [2, 0, 1], True),
+                                                     (".jsonl", [1, 0], False)])
+def test_text_classification_cli_on_tsv_and_jsonl(tmp_path, extension, labels, pair):
+    from tests.data.test_text_files import _rows, _write
+
+    train_file = _write(tmp_path / f"train{extension}", _rows(24, labels, seed=0))
+    dev_file = _write(tmp_path / f"dev{extension}", _rows(8, labels, seed=1))
+    pair_flags = ["--text-pair-column", "text_b"] if pair else []
+    results = train.main(FAST + TEXT + pair_flags + [
+        "--task", "text_classification", "--train-file", train_file,
+        "--validation-file", dev_file, "--output-dir", tmp_path / "run"])
+    assert results["num_eval_examples"] == 8
+    import keras
+
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert sorted(model.preprocessor.label_names) == sorted(str(label) for label in labels)
+    assert model.predict_labels((["good film"], ["dull plot"]) if pair else ["good film"],
+                                verbose=0)[0] in model.preprocessor.label_names
 
 
 def test_pretrain_on_own_corpus(tmp_path):
