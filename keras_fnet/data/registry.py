@@ -313,10 +313,11 @@ _PATHFINDER_SIZES = {"train": 160000, "validation": 20000, "test": 20000}
 
 def _pathfinder_loader(resolution):
     def load(split, batch_size, max_length, data_dir=None, mock=False, mock_examples=64,
-             difficulty="hard", add_cls=True, num_examples=None, seed=0, shuffle=None,
+             difficulty=None, add_cls=True, num_examples=None, seed=0, shuffle=None,
              **common):
         from keras_fnet.data import pathfinder
 
+        difficulty = difficulty or pathfinder.DEFAULT_DIFFICULTY
         base.check_split(f"pathfinder{resolution}", split, _LRA_SPLITS)
         if mock:
             images, labels = pathfinder.generate(mock_examples, resolution, difficulty,

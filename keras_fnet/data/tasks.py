@@ -84,7 +84,7 @@ def load_task(name, split="train", batch_size=32, max_length=None,
             and `generation_max_length` (tree lengths; default
             `min(2000, max_length - 1)` and `min(500, max // 4)`),
             `keep_parentheses`.
-            `pathfinder*`: `difficulty` ("hard"), `num_examples`.
+            `pathfinder*`: `difficulty` (default `pathfinder.DEFAULT_DIFFICULTY`, "hard"), `num_examples`.
             `lra_image`/`pathfinder*`: `add_cls` (True).
             `retrieval`: `manual_dir` (default `<data_dir>/lra_retrieval`).
 
