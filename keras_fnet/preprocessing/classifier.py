@@ -40,6 +40,18 @@ def deserialize_tokenizer(tokenizer):
     return tokenizer
 
 
+def packer(tokenizer, sequence_length, **kwargs):
+    """keras-hub's `MultiSegmentPacker` with FNet's `[CLS]`, `[SEP]` and `<pad>` ids of
+    `tokenizer` (build it after the tokenizer's assets are loaded)."""
+    return keras_hub.layers.MultiSegmentPacker(
+        sequence_length=sequence_length,
+        start_value=tokenizer.cls_token_id,
+        end_value=tokenizer.sep_token_id,
+        pad_value=tokenizer.pad_token_id,
+        _allow_python_workflow=False,  # Private keras-hub argument: tf.data graphs only.
+        **kwargs,
+    )
+
 @keras.saving.register_keras_serializable(package="keras_fnet")
 class ClassifierPreprocessor(keras_hub.models.Preprocessor):
     """Strings (one text or a pair) in, `token_ids`/`segment_ids`/`padding_mask` out.
@@ -80,14 +92,7 @@ class ClassifierPreprocessor(keras_hub.models.Preprocessor):
     def build(self, input_shape=None):
         # After the tokenizer's assets are loaded (a saved model sets them
         # after construction), so the special ids are known.
-        self.packer = keras_hub.layers.MultiSegmentPacker(
-            sequence_length=self.sequence_length,
-            start_value=self.tokenizer.cls_token_id,
-            end_value=self.tokenizer.sep_token_id,
-            pad_value=self.tokenizer.pad_token_id,
-            truncate=self.truncate,
-            _allow_python_workflow=False,
-        )
+        self.packer = packer(self.tokenizer, self.sequence_length, truncate=self.truncate)
         self.built = True
 
     def __call__(self, x, y=None, sample_weight=None, **kwargs):

@@ -23,7 +23,7 @@ import tensorflow as tf
 from keras_hub.src.utils.tensor_utils import preprocessing_function
 
 from keras_fnet.data.pretraining import mask_tokens
-from keras_fnet.preprocessing.classifier import as_segments, deserialize_tokenizer
+from keras_fnet.preprocessing.classifier import as_segments, deserialize_tokenizer, packer
 
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
@@ -64,13 +64,7 @@ class PretrainingPreprocessor(keras_hub.models.Preprocessor):
         self.packer = None
 
     def build(self, input_shape=None):
-        self.packer = keras_hub.layers.MultiSegmentPacker(
-            sequence_length=self.sequence_length,
-            start_value=self.tokenizer.cls_token_id,
-            end_value=self.tokenizer.sep_token_id,
-            pad_value=self.tokenizer.pad_token_id,
-            _allow_python_workflow=False,
-        )
+        self.packer = packer(self.tokenizer, self.sequence_length)
         self._rng = np.random.default_rng(self.seed)
         self.built = True
 
