@@ -141,7 +141,7 @@ def prepare(plan):
 
 
 _OWN_DATA = ("train_file", "validation_file", "test_file", "text_column", "text_pair_column",
-             "label_column", "corpus", "vocab_size", "seed")
+             "label_column", "corpus", "corpus_validation", "vocab_size", "seed")
 
 
 def _task_options(spec, task):

@@ -137,6 +137,10 @@ class RunSpec:
     label_column: str = _field("label", "text_classification: column of the labels", _OWN)
     corpus: Optional[list] = _field(None, "pretrain: your own plain-text files or directories "
                                     "(documents separated by blank lines) instead of C4", _OWN)
+    corpus_validation: Optional[list] = _field(None, "pretrain --corpus: files or directories "
+                                               "of the held-out documents (default: 5%% of "
+                                               "the corpus's documents, chosen by --seed)",
+                                               _OWN)
     vocab_size: Optional[int] = _field(None, "text_classification / pretrain --corpus: size of "
                                        "the vocabulary trained when --vocabulary is not given "
                                        "(default 8000)", _OWN, POSITIVE)
@@ -205,6 +209,9 @@ class RunSpec:
         if self.vocabulary is not None and self.vocab_size is not None:
             raise SpecError(f"--vocab-size {self.vocab_size}: not with --vocabulary (the size "
                             "is the given vocabulary's).")
+        if self.corpus_validation is not None and self.corpus is None:
+            raise SpecError("--corpus-validation: only with --corpus (the held-out documents "
+                            "of your own corpus).")
         if self.init_from is not None:
             given = [flag(k) for k in ("model",) + OVERRIDES if getattr(self, k) is not None]
             if given:
@@ -290,7 +297,7 @@ def add_arguments(parser):
             kwargs["metavar"] = "N" if meta["number"].type is int else "X"
         elif meta["choices"] is not None:
             kwargs["choices"] = meta["choices"]
-        elif f.name == "corpus":
+        elif f.name in ("corpus", "corpus_validation"):
             kwargs.update(nargs="+", metavar="PATH")
         group.add_argument(flag(f.name), **kwargs)
 

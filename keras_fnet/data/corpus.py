@@ -19,7 +19,8 @@ Entry point (the `pretrain --corpus PATH...` task of the training CLI):
   sentences are the "lines" that `pretraining.build_nsp_examples` groups into
   NSP pairs (one-line documents are split at a random token there).
 * A fraction of the documents (at least one, chosen with `seed`) is held out
-  as the `validation` split.
+  as the `validation` split, or, with `validation_paths`, the documents of
+  those files are (the same held-out set for every seed).
 * With no `vocabulary`, a SentencePiece vocabulary (at most `vocab_size`
   pieces, byte fallback) is trained on the training sentences and written
   whole to `work_dir/vocabulary.spm`.
@@ -71,6 +72,22 @@ def split_documents(text):
     return documents
 
 
+def _read_documents(paths, stats):
+    """Documents of every file of `paths`, counting files and bad UTF-8 in `stats`."""
+    documents = []
+    for path in corpus_files(paths):
+        with open(path, "rb") as f:
+            raw = f.read()
+        stats["files"] += 1
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            stats["files_with_invalid_utf8"] += 1
+            text = raw.decode("utf-8", errors="replace")
+        documents += split_documents(text)
+    return documents
+
+
 @dataclasses.dataclass
 class CorpusPretrainingData:
     """Own-corpus MLM + NSP data; build with `from_paths`."""
@@ -83,7 +100,7 @@ class CorpusPretrainingData:
 
     @classmethod
     def from_paths(cls, paths, *, vocabulary=None, vocab_size=DEFAULT_VOCAB_SIZE,
-                   work_dir, validation_fraction=0.05, seed=0):
+                   work_dir, validation_fraction=0.05, seed=0, validation_paths=None):
         """Read the corpus, hold out documents, train a vocabulary if needed.
 
         Args:
@@ -94,6 +111,8 @@ class CorpusPretrainingData:
             validation_fraction: fraction of the documents held out (at least
                 one when there are two or more).
             seed: seed of the held-out choice.
+            validation_paths: files/directories of the validation documents;
+                then all of `paths` is the train split (no random hold-out).
 
         Returns:
             `CorpusPretrainingData`.
@@ -104,26 +123,25 @@ class CorpusPretrainingData:
         >>> x, y, w = next(iter(data.load("train", 8, 128)))  # doctest: +SKIP
         """
         stats = {"files": 0, "files_with_invalid_utf8": 0}
-        documents = []
-        for path in corpus_files(paths):
-            with open(path, "rb") as f:
-                raw = f.read()
-            stats["files"] += 1
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                stats["files_with_invalid_utf8"] += 1
-                text = raw.decode("utf-8", errors="replace")
-            documents += split_documents(text)
-        if len(documents) < 2:
-            raise ValueError(
-                f"The corpus {list(paths)} has {len(documents)} document(s); pretraining "
-                f"needs at least 2 (documents are separated by blank lines)."
-            )
-        order = np.random.default_rng(seed).permutation(len(documents))
-        held_out = max(1, int(round(validation_fraction * len(documents))))
-        splits = {"validation": sorted(order[:held_out]), "train": sorted(order[held_out:])}
-        documents = {s: ["\n".join(documents[i]) for i in index] for s, index in splits.items()}
+        documents = _read_documents(paths, stats)
+        if validation_paths:
+            held = _read_documents(validation_paths, stats)
+            if not documents or not held:
+                empty = list(paths) if not documents else list(validation_paths)
+                raise ValueError(f"The corpus {empty} has no documents.")
+            documents = {"train": ["\n".join(d) for d in documents],
+                         "validation": ["\n".join(d) for d in held]}
+        else:
+            if len(documents) < 2:
+                raise ValueError(
+                    f"The corpus {list(paths)} has {len(documents)} document(s); pretraining "
+                    f"needs at least 2 (documents are separated by blank lines)."
+                )
+            order = np.random.default_rng(seed).permutation(len(documents))
+            held_out = max(1, int(round(validation_fraction * len(documents))))
+            splits = {"validation": sorted(order[:held_out]), "train": sorted(order[held_out:])}
+            documents = {s: ["\n".join(documents[i]) for i in index]
+                         for s, index in splits.items()}
         stats["documents"] = {s: len(d) for s, d in documents.items()}
         if vocabulary is None:
             os.makedirs(work_dir, exist_ok=True)

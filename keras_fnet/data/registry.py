@@ -475,7 +475,7 @@ def _prepare_pretrain(task, options, work_dir):
         options["corpus"], vocabulary=_own_vocabulary(options, work_dir,
                                                       corpus.VOCABULARY_FILENAME),
         vocab_size=options.get("vocab_size") or corpus.DEFAULT_VOCAB_SIZE, work_dir=work_dir,
-        seed=options.get("seed", 0))
+        seed=options.get("seed", 0), validation_paths=options.get("corpus_validation"))
 
     def load(split, batch_size, max_length, shuffle=None, seed=0, repeat=False,
              drop_remainder=False):

@@ -78,3 +78,19 @@ def test_corpus_errors(tmp_path):
     (tmp_path / "one.txt").write_text("Just one document. Two sentences.")
     with pytest.raises(ValueError, match="has 1 document"):
         CorpusPretrainingData.from_paths([str(tmp_path / "one.txt")], work_dir=str(tmp_path))
+
+
+def test_corpus_validation_paths(corpus, tmp_path):
+    """Given held-out files, those are the validation split for every seed."""
+    kwargs = dict(validation_paths=[str(corpus / "single.txt")], vocab_size=400,
+                  work_dir=str(tmp_path / "w"))
+    first = CorpusPretrainingData.from_paths([str(corpus / "books")], seed=0, **kwargs)
+    other = CorpusPretrainingData.from_paths([str(corpus / "books")], seed=5, **kwargs)
+    assert first.stats["documents"] == {"train": 40, "validation": 1}
+    assert first.documents == other.documents
+    assert first.documents["validation"][0].startswith("doc39 ")
+    assert not any(d.startswith("doc39 ") for d in first.documents["train"])
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(ValueError, match="empty.txt.*no documents"):
+        CorpusPretrainingData.from_paths([str(corpus / "books")], work_dir=str(tmp_path),
+                                         validation_paths=[str(tmp_path / "empty.txt")])
