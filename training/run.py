@@ -455,6 +455,7 @@ def _train(plan, run, start_time, extra_callbacks):
         "batch_size": spec.batch_size, "learning_rate": plan.learning_rate,
         "precision": spec.mixed_precision, "config": encoder.config.to_dict(),
         "model_fingerprint": fingerprint, "spec": spec.to_dict(), "history": history.values,
+        "parameters": int(model.count_params()),
     }
     if not strategy.is_chief:
         print(f"worker done: {final_step} steps (the chief saves and evaluates)")
@@ -495,6 +496,31 @@ def report(results):
             line += f" (majority-class baseline {metrics['majority_baseline']:.4f})"
         lines.append(line)
     return "\n".join(lines)
+
+
+def finished_results(spec):
+    """The stored results of `spec`'s run if its directory holds it finished, else None.
+
+    Reads `metrics.json` without importing a backend (a study reports its
+    finished runs this way); a directory holding another run, or this run
+    unfinished, gives None (`train(spec)` then says why, or resumes).
+    """
+    from training.run_dir import RUN_FILE
+    from training.spec import differences
+
+    spec = spec.validated()
+
+    def read(name):
+        try:
+            with open(os.path.join(spec.run_dir, name)) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+    stored, results = read(RUN_FILE), read(METRICS_FILE)
+    if not stored or not results or differences(stored.get("spec", {}), spec.identity()):
+        return None
+    return results if results.get("steps") == spec.steps else None
 
 
 # ---- Isolation: the same API in a fresh process ---------------------------------------

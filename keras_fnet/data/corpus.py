@@ -171,14 +171,16 @@ class CorpusPretrainingData:
             mask_id=self.tokenizer.mask_token_id,
         )
 
-    def load(self, split, batch_size, max_length=512, max_predictions=80, seed=0,
+    def load(self, split, batch_size, max_length=512, max_predictions=None, seed=0,
              repeat=None, drop_remainder=True, stats=None):
         """MLM + NSP batches of a split (see `pretraining.pretraining_dataset`).
 
         Args:
             split: "train" or "validation".
-            batch_size, max_length, max_predictions, seed, drop_remainder,
-                stats: see `pretraining.pretraining_dataset`.
+            batch_size, max_length, seed, drop_remainder, stats: see
+                `pretraining.pretraining_dataset`.
+            max_predictions: masked positions per sequence (default: BERT's
+                ratio, 80 at length 512, 20 at 128).
             repeat: repeat forever (default: for train).
 
         Returns:
@@ -189,6 +191,8 @@ class CorpusPretrainingData:
         from keras_fnet.data import pretraining
 
         base.check_split("pretrain", split, SPLITS)
+        if max_predictions is None:
+            max_predictions = max(1, round(max_length * 80 / 512))
         training = split == "train"
         documents = tf.data.Dataset.from_tensor_slices(self.documents[split])
         if training:
