@@ -78,8 +78,8 @@ def parse_args(argv=None):
                    help="peak pretraining learning rate (10%% warm-up, linear decay)")
     p.add_argument("--eval-steps", type=int, default=50,
                    help="held-out batches of the final MLM/NSP evaluation")
-    p.add_argument("--finetune-steps", type=int, default=150, help="downstream steps")
-    p.add_argument("--finetune-learning-rate", type=float, default=5e-4,
+    p.add_argument("--finetune-steps", type=int, default=300, help="downstream steps")
+    p.add_argument("--finetune-learning-rate", type=float, default=1e-3,
                    help="downstream peak learning rate")
     p.add_argument("--vocab-size", type=int, default=8000, help="SentencePiece pieces")
     p.add_argument("--downstream-classes", type=int, default=5,
@@ -142,8 +142,10 @@ def plan(args):
 
 
 def run_dirs(args, family, size, seed):
+    """The pretraining run's directory and the fine-tuning's (one per fine-tuning setting)."""
     base = os.path.join(args.runs_dir, args.backend, f"{family}_{size}_s{seed}")
-    return os.path.join(base, "pretrain"), os.path.join(base, "downstream")
+    downstream = f"finetune_{args.finetune_steps}steps_lr{args.finetune_learning_rate:g}"
+    return os.path.join(base, "pretrain"), os.path.join(base, downstream)
 
 
 def pretrain_spec(args, files, family, size, seed):
@@ -165,6 +167,7 @@ def finetune_spec(args, files, family, size, seed):
     pretrain_dir, out = run_dirs(args, family, size, seed)
     return RunSpec(
         task="text_classification", init_from=os.path.join(pretrain_dir, MODEL_FILE),
+        vocabulary=files["vocabulary"],  # The pretraining's: the embeddings' token ids.
         train_file=files["downstream_train"], validation_file=files["downstream_validation"],
         test_file=files["downstream_test"], max_length=args.max_length,
         batch_size=args.batch_size, steps=args.finetune_steps,
@@ -189,15 +192,17 @@ def run_one(args, files, family, size, seed):
 
 
 def row(family, size, seed, pretrained, finetuned):
+    """One CSV row; `finetuned` None (not run yet) leaves the downstream cells NaN."""
     seconds = pretrained["train_time_s"]
+    nan = float("nan")
     return {
         "family": family, "size": size, "seed": seed, "steps": pretrained["steps"],
         "mlm_accuracy": round(pretrained["metrics"]["mlm_accuracy"], 4),
         "nsp_accuracy": round(pretrained["metrics"]["nsp_accuracy"], 4),
-        "downstream_accuracy": round(finetuned["metrics"]["accuracy"], 4),
+        "downstream_accuracy": round(finetuned["metrics"]["accuracy"], 4) if finetuned else nan,
         "train_seconds": round(seconds, 1), "backend": pretrained["backend"],
         "steps_per_second": round(pretrained["steps"] / seconds, 3),
-        "finetune_seconds": round(finetuned["train_time_s"], 1),
+        "finetune_seconds": round(finetuned["train_time_s"], 1) if finetuned else nan,
         "parameters": pretrained.get("parameters", ""),
     }
 
@@ -223,6 +228,28 @@ def write_csv(path, rows):
     os.replace(temporary, path)
 
 
+def report_finished(args, manifest, files, runs):
+    """Tables and plots from the finished pretraining runs, without training; a run whose
+    fine-tuning has not finished has no downstream accuracy (NaN)."""
+    from benchmarks import pretraining_report
+    from training import run
+
+    rows, curves = [], {}
+    for family, size, seed in runs:
+        pretrained = run.finished_results(pretrain_spec(args, files, family, size, seed))
+        if pretrained is None:
+            continue
+        finetuned = run.finished_results(finetune_spec(args, files, family, size, seed))
+        rows.append(row(family, size, seed, pretrained, finetuned))
+        curves[(family, size, seed)] = pretrained["history"]
+    print(f"reporting {len(rows)} finished runs of {len(runs)} "
+          f"({sum(r['downstream_accuracy'] == r['downstream_accuracy'] for r in rows)} "
+          "fine-tuned)")
+    stem = os.path.join(args.results_dir, "pretraining")
+    write_csv(stem + ".csv", rows)
+    pretraining_report.write(args, manifest, rows, curves, stem)
+
+
 def main(argv=None):
     args = parse_args(argv)
     from benchmarks import pretraining_report
@@ -237,12 +264,7 @@ def main(argv=None):
     print(f"corpus {args.corpus}: {manifest['paragraphs']} paragraphs, "
           f"{manifest['words']} words; {len(runs)} runs on {args.backend}", flush=True)
     if args.report_only:
-        from training import run
-
-        finished = [r for r in runs if all(run.finished_results(spec(args, files, *r))
-                                           for spec in (pretrain_spec, finetune_spec))]
-        print(f"reporting {len(finished)} finished runs of {len(runs)}")
-        runs = finished
+        return report_finished(args, manifest, files, runs)
     rows, curves, start = {}, {}, time.time()
     with concurrent.futures.ThreadPoolExecutor(args.workers) as pool:
         futures = {pool.submit(run_one, args, files, *r): r for r in runs}

@@ -27,11 +27,15 @@ PAPER_SOURCE = ("GLUE averages of the Base models and pretraining accuracies fro
 
 
 def _mean(values):
+    values = [v for v in values if v == v]  # NaN: not measured (a fine-tuning not run).
     return statistics.mean(values) if values else float("nan")
 
 
 def _spread(values, digits=3):
-    """`mean` or `mean (min-max)` when there are several values."""
+    """`mean` or `mean (min-max)` when there are several values; NaNs left out."""
+    values = [v for v in values if v == v]
+    if not values:
+        return "-"
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{_mean(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
@@ -95,7 +99,7 @@ def summary(args, manifest, rows):
         lines.append(
             f"| {family} | {len(rs)} | {_spread([r['mlm_accuracy'] for r in rs])} | "
             f"{_spread([r['nsp_accuracy'] for r in rs])} | "
-            f"{_spread([r['downstream_accuracy'] for r in rs])} | "
+            f"{_spread([r['downstream_accuracy'] for r in rs])}{_count(rs)} | "
             f"{_percent(down.get(family))} | {_percent(mlm.get(family))} | {paper_share} | "
             f"{_mean([r['train_seconds'] for r in rs]):.0f} | "
             f"{_mean([r['steps_per_second'] for r in rs]):.2f} |")
@@ -110,7 +114,7 @@ def summary(args, manifest, rows):
                 for r in rows:
                     if (r["family"], r["size"], r["seed"]) == (family, size, first):
                         lines.append(f"| {family} | {size} | {r['mlm_accuracy']:.3f} | "
-                                     f"{r['downstream_accuracy']:.3f} | "
+                                     f"{_spread([r['downstream_accuracy']])} | "
                                      f"{r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |")
     lines += ["", f"Paper: {PAPER_SOURCE}", ""]
     return "\n".join(lines)
@@ -121,8 +125,14 @@ def _size_text(size):
     return f"{s['num_layers']} layers x {s['hidden_dim']} x {s['intermediate_dim']}"
 
 
+def _count(rows):
+    """` [k of n]` when only k of the n runs were fine-tuned."""
+    k = sum(r["downstream_accuracy"] == r["downstream_accuracy"] for r in rows)
+    return f" [{k} of {len(rows)}]" if 0 < k < len(rows) else ""
+
+
 def _percent(value):
-    return "-" if value is None else f"{100 * value:.0f}%"
+    return "-" if value is None or value != value else f"{100 * value:.0f}%"
 
 
 def _smooth(values, window):

@@ -148,6 +148,11 @@ def _task_options(spec, task):
     vocabulary = spec.vocabulary
     if vocabulary is None and spec.init_from and not spec.mock_data:
         vocabulary = _init_vocabulary(spec.init_from, spec.run_dir)
+        if vocabulary is None and (task.name == "text_classification" or spec.corpus):
+            # A vocabulary trained afresh would give the pretrained embeddings other ids.
+            raise UserError(f"--init-from {spec.init_from}: no vocabulary comes with it (no "
+                            "preset asset, OUT.spm.model, preprocessor or run directory "
+                            "vocabulary); pass the --vocabulary it was trained with.")
     options = {"data_dir": spec.data_dir, "mock": spec.mock_data, "vocabulary": vocabulary}
     options.update({k: getattr(spec, k) for k in _OWN_DATA})
     examples = spec.num_train_examples or task.train_examples
@@ -181,8 +186,9 @@ def _init_vocabulary(path, run_dir):
     """The SentencePiece model that came with `--init-from`, so that the task tokenizes as
     the pretrained encoder was trained: a preset's `assets/tokenizer/vocabulary.spm` (or a
     Hugging Face directory's `spiece.model`), the `OUT.spm.model` the converters write
-    beside `OUT.keras`, or the tokenizer of a saved
-    model's preprocessor (copied whole into the run directory). None when it has none."""
+    beside `OUT.keras`, the tokenizer of a saved model's preprocessor (copied whole into
+    the run directory), or, for a model without one, the vocabulary of the training run
+    whose `model.keras` it is. None when it has none."""
     from keras_fnet.convert.common import spm_path_for
     from keras_fnet.data.tokenizer import write_whole
 
@@ -195,13 +201,28 @@ def _init_vocabulary(path, run_dir):
     tokenizer = getattr(getattr(_load_init(path), "preprocessor", None), "tokenizer", None)
     proto = getattr(tokenizer, "proto", None)
     if not proto:
-        return None
+        # A model.keras without preprocessor (a Pretrainer): its run directory's vocabulary.
+        found = [] if os.path.isdir(path) else [
+            p for p in _run_vocabularies(os.path.dirname(path)) if os.path.isfile(p)]
+        return found[0] if found else None
     target = os.path.join(run_dir, INIT_VOCABULARY)
     if isinstance(proto, str):
         with open(proto, "rb") as f:
             proto = f.read()
     write_whole(target, proto)
     return target
+
+
+def _run_vocabularies(folder):
+    """The vocabulary of the training run whose directory is `folder`: the one it trained
+    (`vocabulary.spm`) or the `--vocabulary` its stored results name."""
+    found = [os.path.join(folder, name) for name in ("vocabulary.spm", INIT_VOCABULARY)]
+    try:
+        with open(os.path.join(folder, METRICS_FILE)) as f:
+            given = json.load(f).get("spec", {}).get("vocabulary")
+    except (OSError, ValueError, AttributeError):
+        given = None
+    return found + ([given] if given else [])
 
 
 def _load_encoder(path, info, max_length):

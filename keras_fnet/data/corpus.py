@@ -17,7 +17,8 @@ Entry point (the `pretrain --corpus PATH...` task of the training CLI):
 * Documents are separated by blank lines. Inside a document, lines are joined
   and split into sentences after `.`, `!` or `?` followed by a space; the
   sentences are the "lines" that `pretraining.build_nsp_examples` groups into
-  NSP pairs (one-line documents are split at a random token there).
+  NSP pairs; as in the official pipeline, a one-sentence document gives no
+  pair, and a split without any document of two sentences is an error.
 * A fraction of the documents (at least one, chosen with `seed`) is held out
   as the `validation` split, or, with `validation_paths`, the documents of
   those files are (the same held-out set for every seed).
@@ -191,6 +192,11 @@ class CorpusPretrainingData:
         from keras_fnet.data import pretraining
 
         base.check_split("pretrain", split, SPLITS)
+        if not any("\n" in d for d in self.documents[split]):
+            raise ValueError(
+                f"No document of the {split} split has two sentences or more; NSP pairs "
+                "need them (documents are separated by blank lines, sentences end with "
+                "'.', '!' or '?').")
         if max_predictions is None:
             max_predictions = max(1, round(max_length * 80 / 512))
         training = split == "train"

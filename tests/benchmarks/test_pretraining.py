@@ -65,8 +65,8 @@ def source(tmp_path_factory):
     for part, words in WORDS.items():
         (root / part).mkdir()
         for f in range(3):
-            paragraphs = [f"{part} {f} {i}: The " + " ".join(rng.choice(words, 12)) + "."
-                          for i in range(20)]
+            paragraphs = [f"{part} {f} {i}: The " + " ".join(rng.choice(words, 6)) + ". Then "
+                          + " ".join(rng.choice(words, 6)) + "." for i in range(20)]
             (root / part / f"page{f}.rst.txt").write_text("\n\n".join(paragraphs) + "\n")
     (root / "index.rst").write_text("The top page has one paragraph of enough words here.\n")
     return root
@@ -184,7 +184,8 @@ def test_tiny_study_end_to_end(source, tmp_path):
     assert [(r["family"], r["size"], r["seed"], r["steps"], r["backend"]) for r in rows] == \
         [("fnet", "small", 0, 20, BACKEND)]
     assert 0 <= rows[0]["mlm_accuracy"] <= 1 and 0 <= rows[0]["downstream_accuracy"] <= 1
-    with open(tmp_path / "runs" / BACKEND / "fnet_small_s0" / "downstream" / "metrics.json") as f:
+    downstream_dir = pretraining.run_dirs(pretraining.parse_args(argv), "fnet", "small", 0)[1]
+    with open(os.path.join(downstream_dir, "metrics.json")) as f:
         downstream = json.load(f)
     assert downstream["eval_split"] == "test" and downstream["num_eval_examples"] == 10
     # A second call reports the finished runs without training again.

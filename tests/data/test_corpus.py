@@ -90,6 +90,13 @@ def test_corpus_validation_paths(corpus, tmp_path):
     assert first.documents == other.documents
     assert first.documents["validation"][0].startswith("doc39 ")
     assert not any(d.startswith("doc39 ") for d in first.documents["train"])
+    x, _, _ = next(iter(first.load("validation", batch_size=1, max_length=48)))
+    assert x["mask_positions"].shape == (1, 8)  # BERT's 80 per 512 positions, at length 48.
+    (tmp_path / "single.txt").write_text("One sentence only\n\nand another one")
+    one_sentence = CorpusPretrainingData.from_paths(
+        [str(tmp_path / "single.txt")], work_dir=str(tmp_path), vocabulary=first.vocabulary_path)
+    with pytest.raises(ValueError, match="two sentences or more"):
+        one_sentence.load("train", 2, 16)  # Would repeat an empty pass forever.
     (tmp_path / "empty.txt").write_text("\n\n")
     with pytest.raises(ValueError, match="empty.txt.*no documents"):
         CorpusPretrainingData.from_paths([str(corpus / "books")], work_dir=str(tmp_path),

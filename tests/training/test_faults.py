@@ -185,6 +185,11 @@ def test_rerun_with_other_settings_stops_unless_overwrite(tmp_path, capsys):
         message = cli_error(argv + extra, capsys)
         assert named in message and "--overwrite" in message, message
     assert (tmp_path / "metrics.json").read_bytes() == before
+    # Read back without training: only for exactly this finished run.
+    spec = train.spec_from_args(train.parse_args(argv))
+    assert run_lib.finished_results(spec)["steps"] == 2
+    assert run_lib.finished_results(spec.replace(seed=1)) is None
+    assert run_lib.finished_results(spec.replace(steps=3)) is None
     # The same command again: finished, says so, changes nothing.
     again = train.main(argv)
     assert "already finished" in capsys.readouterr().out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from training import train
-from tests.training.training_helpers import ARCH, subprocess_env, tail
+from tests.training.training_helpers import ARCH, cli_error, subprocess_env, tail
 
 RUN = ["--batch-size", "8", "--steps", "2", "--eval-every", "0", "--checkpoint-every", "0",
        "--verbose", "0"]
@@ -88,7 +88,7 @@ def test_text_classification_cli_on_tsv_and_jsonl(tmp_path, extension, labels, p
                                 verbose=0)[0] in model.preprocessor.label_names
 
 
-def test_pretrain_on_own_corpus(tmp_path):
+def test_pretrain_on_own_corpus(tmp_path, capsys):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     rng = np.random.default_rng(0)
@@ -101,6 +101,20 @@ def test_pretrain_on_own_corpus(tmp_path):
     assert set(results["metrics"]) >= {"mlm_accuracy", "nsp_accuracy"}
     assert results["config"]["vocabulary_size"] <= 300
     assert (tmp_path / "run" / "vocabulary.spm").exists()
+    # Fine-tuning the pretrained encoder tokenizes with the pretraining's vocabulary.
+    _write_csv(tmp_path / "train.csv", 16, 0)
+    tuned = train.main(RUN + ["--max-length", "32", "--task", "text_classification",
+                              "--train-file", tmp_path / "train.csv", "--validation-file",
+                              tmp_path / "train.csv", "--init-from", tmp_path / "run" / "model.keras",
+                              "--output-dir", tmp_path / "tuned"])
+    assert not (tmp_path / "tuned" / "vocabulary.spm").exists()
+    assert tuned["config"]["vocabulary_size"] == results["config"]["vocabulary_size"]
+    (tmp_path / "run" / "vocabulary.spm").rename(tmp_path / "elsewhere.spm")
+    message = cli_error(RUN + ["--max-length", "32", "--task", "text_classification",
+                               "--train-file", tmp_path / "train.csv", "--validation-file",
+                               tmp_path / "train.csv", "--init-from", tmp_path / "run" / "model.keras",
+                               "--output-dir", tmp_path / "tuned2"], capsys)
+    assert "no vocabulary comes with it" in message and "--vocabulary" in message
 
 
 def test_digits_trains_a_feature_encoder(tmp_path, capsys):
@@ -108,7 +122,6 @@ def test_digits_trains_a_feature_encoder(tmp_path, capsys):
     assert results["config"]["input_kind"] == "features" and results["max_length"] == 8
     assert results["eval_split"] == "test" and results["num_eval_examples"] == 270
     assert 0.0 <= results["metrics"]["accuracy"] <= 1.0
-    from tests.training.training_helpers import cli_error
 
     message = cli_error(FAST + ["--task", "digits", "--max-length", "16", "--output-dir",
                                      tmp_path / "b"], capsys)

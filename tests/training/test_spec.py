@@ -29,6 +29,7 @@ def test_json_round_trip_and_unknown_settings():
     ({"eval_every": 3, "steps_per_execution": 2, "steps": 4}, "--eval-every 3: must be a "
      "multiple of --steps-per-execution 2."),
     ({"init_from": "x.keras", "num_layers": 2}, "remove --num-layers"),
+    ({"corpus_validation": ["held.txt"]}, "--corpus-validation: only with --corpus"),
 ])
 def test_out_of_range_settings_name_the_flag(changes, message):
     with pytest.raises(SpecError) as error:
@@ -50,3 +51,11 @@ def test_cli_flags_are_the_spec_fields():
                              "--num-layers", "2"])
     spec = train.spec_from_args(args)
     assert spec == RunSpec(task="glue/mrpc", learning_rate=1e-4, mock_data=True, num_layers=2)
+
+
+def test_corpus_flags_take_several_paths():
+    args = train.parse_args(["--task", "pretrain", "--corpus", "a.txt", "b/",
+                             "--corpus-validation", "c.txt", "d/"])
+    spec = train.spec_from_args(args).validated()
+    assert spec.corpus == ["a.txt", "b/"] and spec.corpus_validation == ["c.txt", "d/"]
+    assert spec.identity()["corpus_validation"] == ["c.txt", "d/"]
