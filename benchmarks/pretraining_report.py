@@ -6,6 +6,7 @@
 `<stem>_ordering.png` (each family's share of BERT here against the paper's).
 """
 
+import os
 import statistics
 
 from benchmarks.pretraining import SIZES
@@ -175,7 +176,7 @@ def plot_curves(args, curves, path):
     ax.set_title(f"MLM accuracy while pretraining, size {args.size} (band: min-max over seeds)")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -215,7 +216,7 @@ def plot_pareto(args, rows, path):
     ax.set_title("Speed-accuracy across sizes (up and left is better)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    _save(fig, path)
     plt.close(fig)
 
 
@@ -245,14 +246,23 @@ def plot_ordering(args, rows, path):
     ax.set_title(f"Families against BERT, here (size {args.size}) and in the paper")
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    _save(fig, path)
     plt.close(fig)
 
 
+def _save(fig, path):
+    """Save a figure whole: a temporary name, then a rename."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    fig.savefig(temporary, dpi=120, format="png")
+    os.replace(temporary, path)
+
+
 def write(args, manifest, rows, curves, stem):
-    """The Markdown table and the three plots of the study."""
-    with open(stem + ".md", "w") as f:
+    """The Markdown table and the three plots of the study, each file written whole."""
+    temporary = f"{stem}.md.tmp{os.getpid()}"
+    with open(temporary, "w") as f:
         f.write(summary(args, manifest, rows))
+    os.replace(temporary, stem + ".md")
     if curves:
         plot_curves(args, curves, stem + "_curves.png")
     if len({r["size"] for r in rows}) > 1:
