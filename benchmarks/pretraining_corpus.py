@@ -150,13 +150,6 @@ def _section(relative_path):
     return parts[0] if len(parts) > 1 else ""
 
 
-def _write_whole(path, text):
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-    os.replace(temporary, path)
-
-
 def _csv_text(rows):
     out = io.StringIO()
     writer = csv.writer(out)
@@ -211,6 +204,9 @@ def prepare(source, data_dir, *, seed=0, held_out_fraction=0.15, vocab_size=8000
     from keras_fnet.data import corpus
     from keras_fnet.data import tokenizer as tk
 
+    def write(path, text):
+        tk.write_whole(path, text.encode("utf-8"))
+
     os.makedirs(data_dir, exist_ok=True)
     rng = np.random.default_rng(seed)
     paragraphs, sections, digest = [], [], hashlib.sha256()
@@ -251,9 +247,9 @@ def prepare(source, data_dir, *, seed=0, held_out_fraction=0.15, vocab_size=8000
     }
 
     for name, text in texts.items():
-        _write_whole(os.path.join(data_dir, f"{name}.txt"), text)
+        write(os.path.join(data_dir, f"{name}.txt"), text)
     for name, rows in downstream.items():
-        _write_whole(os.path.join(data_dir, f"downstream_{name}.csv"), _csv_text(rows))
+        write(os.path.join(data_dir, f"downstream_{name}.csv"), _csv_text(rows))
     sentences = [s for d in corpus.split_documents(texts["pretrain"]) for s in d]
     tk.write_whole(os.path.join(data_dir, corpus.VOCABULARY_FILENAME),
                    tk.train_sentencepiece_from_texts(sentences, None, vocab_size,
@@ -267,7 +263,7 @@ def prepare(source, data_dir, *, seed=0, held_out_fraction=0.15, vocab_size=8000
         "downstream_classes": classes,
         "downstream_examples": {name: len(rows) for name, rows in downstream.items()},
     }
-    _write_whole(manifest_path, json.dumps(manifest, indent=2) + "\n")
+    write(manifest_path, json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
