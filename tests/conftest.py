@@ -55,3 +55,12 @@ def to_numpy():
 def gradient():
     """`gradient(fn, x)`: d sum(fn(x)) / dx by the backend's autodiff."""
     return _gradient
+
+
+# Tests of backend-independent logic (run directories, cache files, the benchmark runners'
+# bookkeeping) that need slow subprocesses or training runs: they run in one leg of CI only.
+ONCE_BACKEND = "torch"
+runs_once = pytest.mark.skipif(
+    BACKEND != ONCE_BACKEND,
+    reason=f"backend-independent and slow: runs once, in the {ONCE_BACKEND} leg of CI",
+)

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from benchmarks import pretraining, pretraining_corpus, pretraining_report
-from tests.conftest import BACKEND
+from tests.conftest import BACKEND, runs_once
 
 RST = """\
 :mod:`json` --- JSON encoder
@@ -172,6 +172,7 @@ def test_report_shares_of_bert_and_plots(tmp_path):
         assert os.path.getsize(stem + suffix) > 10000
 
 
+@runs_once  # The training API it drives is tested on every backend.
 def test_tiny_study_end_to_end(source, tmp_path):
     """Two real runs (pretrain, fine-tune) of one family through the training API."""
     pytest.importorskip("tensorflow")

@@ -18,12 +18,12 @@ import keras
 import numpy as np
 import pytest
 
+from tests.conftest import runs_once
 from training import run as run_lib
 from training import train
 from tests.training.training_helpers import REPO, cli_error, read_metrics, subprocess_env, tail, tiny_args, \
     tiny_spec
 
-BACKEND = keras.backend.backend()
 
 # A child process that trains `spec` and dies by SIGKILL: after optimizer step `step`,
 # or half-way through writing its `nth` file called `name` (before the rename).
@@ -105,6 +105,7 @@ def test_kill_at_a_step_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert read_metrics(tmp_path / "killed")["history"] == resumed["history"]
 
 
+@runs_once
 def test_kill_during_the_final_save(tmp_path):
     spec = tiny_spec(tmp_path, steps=2, eval_steps=1)
     _kill_child(spec, name="model.keras")
@@ -129,9 +130,8 @@ def test_kill_during_the_final_save(tmp_path):
     assert result.returncode == 0 and (out / "config.json").exists(), tail(result)
 
 
+@runs_once
 def test_kill_during_a_checkpoint_and_the_metrics(tmp_path):
-    if BACKEND != "tensorflow":
-        pytest.skip("The writers do not depend on the backend; this slower case runs once.")
     spec = tiny_spec(tmp_path, steps=4, checkpoint_every=2, eval_steps=1)
     _kill_child(spec, name="checkpoint.weights.h5", nth=2)  # Mid-way through step 4's.
     with open(tmp_path / "checkpoint.json") as f:
@@ -143,6 +143,7 @@ def test_kill_during_a_checkpoint_and_the_metrics(tmp_path):
     assert _temporaries(tmp_path) == [] and read_metrics(tmp_path)["steps"] == 4
 
 
+@runs_once
 def test_two_runs_on_one_directory_then_kill_at_a_random_moment(tmp_path, capsys):
     spec = tiny_spec(tmp_path, steps=60, checkpoint_every=3, eval_steps=1)
     log = open(tmp_path.parent / f"{tmp_path.name}.log", "w")
@@ -173,6 +174,7 @@ def test_two_runs_on_one_directory_then_kill_at_a_random_moment(tmp_path, capsys
     assert not os.path.exists(tmp_path / ".lock") and _temporaries(tmp_path) == []
 
 
+@runs_once
 def test_rerun_with_other_settings_stops_unless_overwrite(tmp_path, capsys):
     argv = tiny_args(tmp_path, "--steps", "2", "--eval-steps", "1")
     train.main(argv)
@@ -211,6 +213,7 @@ def test_damaged_checkpoint_is_refused(tmp_path, capsys):
     assert train.main(argv + ["--overwrite"])["resumed_from_step"] == 0
 
 
+@runs_once
 def test_damaged_cache_file_is_generated_again(tmp_path, capsys):
     data = tmp_path / "data"
     argv = [a for a in tiny_args(tmp_path / "a", "--steps", "1", "--eval-every", "0",
@@ -287,6 +290,7 @@ def test_batch_larger_than_the_validation_set_still_validates(tmp_path):
     assert len(results["history"]["val_loss"]) == 1
 
 
+@runs_once
 def test_subprocess_api_reports_the_one_line_error(tmp_path):
     spec = tiny_spec(tmp_path, model="nope_tiny")
     with pytest.raises(run_lib.UserError, match="Unknown --model 'nope_tiny'"):
