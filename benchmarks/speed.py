@@ -9,6 +9,7 @@ The runner: parses the flags, runs one worker process per (suite, backend)
     python -m benchmarks.speed --quick              # seconds: toy sizes, smoke test
     python -m benchmarks.speed --suite small --backends torch --models fnet,plain_fnet
     python -m benchmarks.speed --report-only        # redraw speed.md and plots from speed.csv
+    python -m benchmarks.speed --out runs/rerun --compare benchmarks/results   # does it reproduce?
 
 Suites (any flag overrides them):
 
@@ -125,6 +126,9 @@ def parse_args(argv=None):
                         "hidden 16, 2 rounds, no second timing)")
     p.add_argument("--report-only", action="store_true",
                    help="only redraw speed.md and the plots from the existing speed.csv")
+    p.add_argument("--compare", metavar="DIR",
+                   help="also write speed_reproduction.md in --out: which cells and target ratios "
+                        "of this run fall within the spread of DIR/speed.csv (a reference run)")
     return p.parse_args(argv)
 
 
@@ -171,8 +175,11 @@ def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     csv_path = os.path.join(args.out, "speed.csv")
+    if args.compare and not os.path.exists(os.path.join(args.compare, "speed.csv")):
+        raise SystemExit(f"speed: --compare {args.compare}: no speed.csv there")
     if args.report_only:
         speed_report.write(args.out)
+        _compare(args)
         return
     unknown = set((args.models or "").split(",")) - set(ALL_MODELS) - {""}
     if unknown:
@@ -202,7 +209,14 @@ def main(argv=None):
     machine["wall_s"] = round(time.time() - start)
     common.write_json(os.path.join(args.out, "speed_machine.json"), machine)
     speed_report.write(args.out, machine)
+    _compare(args)
     print(f"wrote {args.out}/speed.csv, speed.md and plots in {time.time() - start:.0f}s")
+
+
+def _compare(args):
+    if args.compare:
+        text = speed_report.write_reproduction(args.out, args.compare)
+        print("\n".join(line for line in text.splitlines() if line.startswith("- ")))
 
 
 if __name__ == "__main__":

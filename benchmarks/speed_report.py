@@ -217,3 +217,85 @@ def write(out, machine=None):
         speed_plots.draw(rows, out, targets(rows))
     except ImportError as error:  # A bare GPU host may have no matplotlib.
         print(f"speed: no plots ({error})")
+
+
+def reproduction(reference_rows, rows):
+    """How a rerun compares with a reference run, cell by cell and target by target.
+
+    A cell reproduces when the rerun's median lies within the reference's
+    min-max over its rounds (its stated spread); a target ratio, when the
+    rerun's median ratio lies within the reference's min-max of per-round
+    ratios. Only cells that ran ("ok") in both runs are compared.
+    """
+    reference = index(reference_rows)
+    cells = []
+    for key, row in index(rows).items():
+        ref = reference.get(key)
+        if not (ok(row) and ok(ref)):
+            continue
+        low, high = common.as_float(ref["min_ms"]), common.as_float(ref["max_ms"])
+        cells.append(dict(zip(("suite", "backend", "model", "mode", "length"), key),
+                          reference=ms(ref), low=low, high=high, rerun=ms(row),
+                          within=low <= ms(row) <= high))
+    ref_targets = {(c["target"], c["suite"], c["backend"], c["mode"], c["length"]): c
+                   for c in targets(reference_rows)}
+    ratios = []
+    for c in targets(rows):
+        ref = ref_targets.get((c["target"], c["suite"], c["backend"], c["mode"], c["length"]))
+        if ref is None:
+            continue
+        ratios.append(dict(c, reference=ref["value"], ref_low=ref["low"], ref_high=ref["high"],
+                           ref_models=ref["models"],
+                           within=ref["low"] <= c["value"] <= ref["high"]))
+    return cells, ratios
+
+
+def _share(items):
+    return f"{sum(i['within'] for i in items)} of {len(items)}"
+
+
+def render_reproduction(reference_dir, reference_rows, rows):
+    cells, ratios = reproduction(reference_rows, rows)
+    changes = [c["rerun"] / c["reference"] for c in cells if c["reference"] > 0]
+    lines = ["# Reproduction of the speed tables", "",
+             f"The run in this folder against `{reference_dir}/speed.csv`: a cell reproduces when "
+             "this run's median lies within the reference's min-max (its stated spread), a target "
+             "ratio when this run's median ratio lies within the reference's min-max of per-round "
+             "ratios. Produced by `python -m benchmarks.speed --compare " + reference_dir + "`.", ""]
+    if not cells:
+        return "\n".join(lines + ["No cell ran in both runs.", ""])
+    lines += [f"- Cells: {_share(cells)} rerun medians within the reference's min-max; rerun / "
+              f"reference median {statistics.median(changes):.2f} (range {min(changes):.2f}-"
+              f"{max(changes):.2f}).",
+              f"- Target ratios: {_share(ratios)} within the reference's range; the same "
+              f"verdict (met / missed) for "
+              f"{sum(r['met'] == _met(r['reference'], r) for r in ratios)} of {len(ratios)}.", ""]
+    body = [[r["target"], r["suite"], r["backend"], r["mode"], r["models"],
+             f"{r['reference']:.2f} ({r['ref_low']:.2f}-{r['ref_high']:.2f})", f"{r['value']:.2f}",
+             "yes" if r["within"] else "**no**"] for r in ratios]
+    lines += ["## Target ratios", "",
+              common.markdown_table(["target", "suite", "backend", "mode", "rows", "reference",
+                                     "rerun", "within"], body), ""]
+    body = [[c["suite"], c["length"], c["backend"], c["model"], c["mode"],
+             f"{c['reference']:.0f} ({c['low']:.0f}-{c['high']:.0f})", f"{c['rerun']:.0f}",
+             f"{c['rerun'] / c['reference']:.2f}", "yes" if c["within"] else "**no**"]
+            for c in sorted(cells, key=lambda c: (c["suite"], c["length"], c["backend"], c["mode"],
+                                                  c["model"]))]
+    lines += ["## Cells (ms per step)", "",
+              common.markdown_table(["suite", "length", "backend", "model", "mode", "reference",
+                                     "rerun", "rerun / reference", "within"], body), ""]
+    return "\n".join(lines)
+
+
+def _met(value, check):
+    if check["sense"] == "info":
+        return None
+    return value <= check["limit"] if check["sense"] == "le" else value >= check["limit"]
+
+
+def write_reproduction(out, reference_dir):
+    """`speed_reproduction.md` in `out`: its speed.csv against `reference_dir`'s."""
+    text = render_reproduction(reference_dir, common.read_csv(os.path.join(reference_dir, "speed.csv")),
+                               common.read_csv(os.path.join(out, "speed.csv")))
+    common.write_text(os.path.join(out, "speed_reproduction.md"), text)
+    return text

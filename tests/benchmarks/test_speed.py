@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from benchmarks import common, speed, speed_plain, speed_report
+from tests.conftest import runs_once
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -33,7 +34,7 @@ def _rows(path):
 
 def test_speed_quick_writes_spread_load_targets_and_plots(tmp_path):
     backend = keras.backend.backend()
-    models = ("fnet", "ff_only", "bert", "plain_fnet")
+    models = ("fnet", "bert", "plain_fnet")
     _run("benchmarks.speed", "--quick", "--suite", "small", "--backends", backend,
          "--models", ",".join(models), "--threads", "1", "--out", str(tmp_path))
     columns, rows = _rows(tmp_path / "speed.csv")
@@ -59,6 +60,7 @@ def test_speed_quick_writes_spread_load_targets_and_plots(tmp_path):
     assert (tmp_path / "speed.md").read_text() == text
 
 
+@runs_once
 def test_speed_records_models_over_the_limits(tmp_path):
     backend = keras.backend.backend()
     _run("benchmarks.speed", "--quick", "--suite", "lengths", "--backends", backend,
@@ -119,3 +121,26 @@ def test_load_meter_counts_other_processes_not_this_one():
     sum(i * i for i in range(2_000_000))  # Busy in this process only.
     load = meter.stop()
     assert 0 <= load["others_cpu"] <= (os.cpu_count() or 1) and 0 <= load["steal_pct"] <= 100
+
+
+def test_reproduction_compares_medians_with_the_reference_spread():
+    def row(model, times):
+        r = _row(model, times)
+        r.update(min_ms=str(min(times)), max_ms=str(max(times)))
+        return r
+
+    reference = [row("fnet", [100, 110, 120]), row("plain_fnet", [100, 100, 100]),
+                 row("ff_only", [90, 100, 110])]
+    rerun = [row("fnet", [115, 118, 119]), row("plain_fnet", [100, 100, 100]),
+             row("ff_only", [130, 140, 150])]
+    cells, ratios = speed_report.reproduction(reference, rerun)
+    within = {c["model"]: c["within"] for c in cells}
+    assert within == {"fnet": True, "plain_fnet": True, "ff_only": False}  # 140 > 110.
+    checks = {r["target"]: r for r in ratios}
+    # fnet / plain_fnet: reference per-round ratios 1.0-1.2, rerun 1.18: within.
+    assert checks["keras_fnet / plain framework FNet"]["within"] is True
+    # fnet / ff_only: reference 1.1 (1.09-1.11), rerun 118 / 140 = 0.84: outside.
+    share = checks["fnet / ff_only (FFT share)"]
+    assert share["value"] == pytest.approx(118 / 140) and share["within"] is False
+    text = speed_report.render_reproduction("ref", reference, rerun)
+    assert "- Cells: 2 of 3 rerun medians within" in text
