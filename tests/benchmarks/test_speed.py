@@ -144,3 +144,43 @@ def test_reproduction_compares_medians_with_the_reference_spread():
     assert share["value"] == pytest.approx(118 / 140) and share["within"] is False
     text = speed_report.render_reproduction("ref", reference, rerun)
     assert "- Cells: 2 of 3 rerun medians within" in text
+
+
+def test_profile_sorts_torch_ops_into_kinds(tmp_path):
+    from benchmarks import speed_profile
+
+    assert speed_profile.kind_of("aten::_fft_c2c") == "fft"
+    assert speed_profile.kind_of("aten::addmm") == "matmul"
+    assert speed_profile.kind_of("aten::native_layer_norm") == "layer norm"
+    assert speed_profile.kind_of("aten::_foreach_add_") == "optimizer"
+    assert speed_profile.kind_of("aten::something_new") == "other"
+    if BACKEND_IS_TORCH:
+        speed_profile.main(["--quick", "--steps", "1", "--out", str(tmp_path)])
+        text = (tmp_path / "speed_profile_torch_small.md").read_text()
+        assert "## train" in text and "## infer" in text and "| fft |" in text
+
+
+BACKEND_IS_TORCH = keras.backend.backend() == "torch"
+
+
+def test_fourier_formulations_all_compute_the_real_part_of_fft2(gradient):
+    from benchmarks import fourier_ab
+
+    x = np.random.default_rng(0).normal(size=(2, 6, 5)).astype("float32")
+    expected = np.fft.fft2(x).real
+    for name in fourier_ab.FORMULATIONS:
+        fn = fourier_ab.formulation(name)
+        y = np.asarray(keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(x))))
+        np.testing.assert_allclose(y, expected, atol=1e-4, err_msg=name)
+        # d sum(Re FFT2(x)) / dx = Re FFT2(ones), custom gradient or the framework's.
+        np.testing.assert_allclose(gradient(fn, x), np.fft.fft2(np.ones_like(x)).real, atol=1e-3,
+                                   err_msg=name)
+
+
+@runs_once
+def test_fourier_ab_quick_writes_its_table(tmp_path):
+    from benchmarks import fourier_ab
+
+    fourier_ab.main(["--quick", "--rounds", "2", "--out", str(tmp_path)])
+    text = (tmp_path / f"fourier_ab_{keras.backend.backend()}_small.md").read_text()
+    assert text.count("| rfft+custom |") == 2 and "| fft2+autodiff |" in text
