@@ -65,6 +65,10 @@ def main(argv=None):
     p.add_argument("--out", default=speed.RESULTS)
     p.add_argument("--quick", action="store_true", help="toy sizes for a smoke test")
     args = p.parse_args(argv)
+    modes = args.modes.split(",")
+    if set(modes) - {"train", "infer"} or args.rounds < 1:
+        p.error(f"--modes must be train and/or infer (got {args.modes!r}) and --rounds >= 1 "
+                f"(got {args.rounds})")
     import keras
 
     spec = dict(speed.SUITES[args.suite], vocabulary_size=1000, dtype="float32")
@@ -77,7 +81,7 @@ def main(argv=None):
              f"({spec['num_layers']} layers, hidden {spec['hidden_dim']}, length {length}, batch {batch})",
              "", "Produced by `python -m benchmarks.fourier_ab`. ms per step, median (min-max) over "
              f"interleaved rounds; ratio to ff_only: median (min-max) of per-round ratios.", ""]
-    for mode in args.modes.split(","):
+    for mode in modes:
         fns = {"ff_only": step_with(KerasModel("ff_only", spec, length, batch), mode, None)}
         for name in FORMULATIONS:
             fns[name] = step_with(KerasModel("fnet", spec, length, batch), mode, name)

@@ -184,3 +184,12 @@ def test_fourier_ab_quick_writes_its_table(tmp_path):
     fourier_ab.main(["--quick", "--rounds", "2", "--out", str(tmp_path)])
     text = (tmp_path / f"fourier_ab_{keras.backend.backend()}_small.md").read_text()
     assert text.count("| rfft+custom |") == 2 and "| fft2+autodiff |" in text
+
+
+@pytest.mark.parametrize("flags", [["--modes", "trian"], ["--rounds", "0"]])
+def test_fourier_ab_refuses_bad_flags(flags, capsys):
+    from benchmarks import fourier_ab
+
+    with pytest.raises(SystemExit):
+        fourier_ab.main(flags)
+    assert flags[0] in capsys.readouterr().err
