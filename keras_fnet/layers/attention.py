@@ -17,14 +17,34 @@ def _check_heads(layer, hidden):
         )
 
 
+def _build_projections(layer, input_shape):
+    """Give `layer` its per-head `query`, `key`, `value` projections
+    (`[batch, seq, hidden] -> [batch, seq, heads, head_dim]`) and its
+    `output_dense` back to the hidden size, as `keras.layers.EinsumDense`."""
+    hidden = input_shape[-1]
+    _check_heads(layer, hidden)
+    layer.head_dim = hidden // layer.num_heads
+    dense = dict(kernel_initializer=layer.kernel_initializer, dtype=layer.dtype_policy)
+    heads = (None, layer.num_heads, layer.head_dim)
+    for name in ("query", "key", "value"):
+        projection = keras.layers.EinsumDense(
+            "bnh,hgd->bngd", heads, bias_axes="gd", name=name, **dense
+        )
+        projection.build(input_shape)
+        setattr(layer, name, projection)
+    layer.output_dense = keras.layers.EinsumDense(
+        "bngd,gdh->bnh", (None, hidden), bias_axes="h", name="output", **dense
+    )
+    layer.output_dense.build((input_shape[0], input_shape[1], layer.num_heads, layer.head_dim))
+
+
 @register_mixing("attention")
 class AttentionMixing(MixingLayer):
     """Multi-head scaled dot-product self-attention (BERT's mixing sublayer).
 
-    Holds a `keras.layers.MultiHeadAttention` (the layer keras-hub's BERT
-    uses) for its projections. Without dropout (inference, or `dropout=0`) the
-    attention itself is `keras.ops.dot_product_attention`, the backend's fused
-    kernel (PyTorch SDPA); a training step with dropout writes the
+    Without dropout (inference, or `dropout=0`) the attention itself is
+    `keras.ops.dot_product_attention`, the backend's fused kernel (PyTorch
+    SDPA, cuDNN/flash on GPU); a training step with dropout writes the
     probabilities out to drop them, as BERT does. Padded keys
     (`padding_mask == 0`) get no attention weight.
 
@@ -49,7 +69,6 @@ class AttentionMixing(MixingLayer):
         self.num_heads = int(num_heads)
         self.dropout = float(dropout)
         self.kernel_initializer = default_initializer(kernel_initializer)
-        self.attention = None
 
     @classmethod
     def from_encoder_config(cls, config, index, **kwargs):
@@ -57,39 +76,25 @@ class AttentionMixing(MixingLayer):
 
     def build(self, input_shape):
         super().build(input_shape)
-        hidden = input_shape[-1]
-        _check_heads(self, hidden)
-        self.attention = keras.layers.MultiHeadAttention(
-            num_heads=self.num_heads,
-            key_dim=hidden // self.num_heads,
-            dropout=self.dropout,
-            kernel_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
-            name="attention",
-        )
-        self.attention.build(input_shape, input_shape)
+        _build_projections(self, input_shape)
+        self.softmax = keras.layers.Softmax(axis=-1, dtype=self.dtype_policy)
+        self.probability_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
 
     def call(self, inputs, padding_mask=None, training=None):
-        mha = self.attention
-        query = mha._query_dense(inputs)  # [batch, seq, heads, head_dim]
-        key = mha._key_dense(inputs)
-        value = mha._value_dense(inputs)
+        query, key, value = self.query(inputs), self.key(inputs), self.value(inputs)
+        scale = 1.0 / math.sqrt(self.head_dim)
         mask = None
         if padding_mask is not None:
             # [batch, 1, 1, keys]: every query may attend to the real keys.
             mask = ops.cast(padding_mask, "bool")[:, None, None, :]
         if training and self.dropout > 0:
-            # Dropout on the attention probabilities needs them written out:
-            # Keras' softmax-then-dropout path.
-            attended, _ = mha._compute_attention(
-                query, key, value, attention_mask=mask, training=training
-            )
+            # Dropout on the probabilities needs them written out.
+            scores = ops.einsum("bqgd,bkgd->bgqk", query, key) * ops.cast(scale, query.dtype)
+            weights = self.probability_dropout(self.softmax(scores, mask=mask), training=training)
+            attended = ops.einsum("bgqk,bkgd->bqgd", weights, value)
         else:
-            # The backend's fused kernel (PyTorch SDPA, cuDNN/flash on GPU).
-            attended = ops.dot_product_attention(
-                query, key, value, mask=mask, scale=1.0 / math.sqrt(query.shape[-1])
-            )
-        return mha._output_dense(attended)
+            attended = ops.dot_product_attention(query, key, value, mask=mask, scale=scale)
+        return self.output_dense(attended)
 
     def get_config(self):
         return {
@@ -169,24 +174,7 @@ class PerformerMixing(MixingLayer):
 
     def build(self, input_shape):
         super().build(input_shape)
-        hidden = input_shape[-1]
-        _check_heads(self, hidden)
-        self.head_dim = hidden // self.num_heads
-        dense = dict(kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy)
-        self.query = keras.layers.EinsumDense(
-            "bnh,hgd->bngd", (None, self.num_heads, self.head_dim), bias_axes="gd",
-            name="query", **dense)
-        self.key = keras.layers.EinsumDense(
-            "bnh,hgd->bngd", (None, self.num_heads, self.head_dim), bias_axes="gd",
-            name="key", **dense)
-        self.value = keras.layers.EinsumDense(
-            "bnh,hgd->bngd", (None, self.num_heads, self.head_dim), bias_axes="gd",
-            name="value", **dense)
-        self.output_dense = keras.layers.EinsumDense(
-            "bngd,gdh->bnh", (None, hidden), bias_axes="h", name="output", **dense)
-        for layer in (self.query, self.key, self.value):
-            layer.build(input_shape)
-        self.output_dense.build((input_shape[0], input_shape[1], self.num_heads, self.head_dim))
+        _build_projections(self, input_shape)
         self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
         features = orthogonal_gaussian_features(
             self.num_random_features, self.head_dim, np.random.default_rng(self.seed)

@@ -38,15 +38,21 @@ def _inputs(seed=0, shape=(2, 7, 12)):
     return x, mask
 
 
-def test_attention_matches_numpy_with_padding(to_numpy):
+@pytest.mark.parametrize("path", ["fused", "probabilities"])
+def test_attention_matches_numpy_with_padding(path, to_numpy):
+    """Both paths: the fused kernel, and the written-out probabilities that a
+    training step with dropout takes (a rate so small that nothing drops)."""
     x, mask = _inputs()
-    layer = AttentionMixing(num_heads=3)
-    y = to_numpy(layer(x, padding_mask=mask))
-    mha = layer.attention
-    q = _project(x, mha._query_dense, to_numpy)
-    k = _project(x, mha._key_dense, to_numpy)
-    v = _project(x, mha._value_dense, to_numpy)
-    want = _output(_softmax_attention(q, k, v, mask), mha._output_dense, to_numpy)
+    if path == "fused":
+        layer = AttentionMixing(num_heads=3)
+        y = to_numpy(layer(x, padding_mask=mask))
+    else:
+        layer = AttentionMixing(num_heads=3, dropout=1e-9)
+        y = to_numpy(layer(x, padding_mask=mask, training=True))
+    q = _project(x, layer.query, to_numpy)
+    k = _project(x, layer.key, to_numpy)
+    v = _project(x, layer.value, to_numpy)
+    want = _output(_softmax_attention(q, k, v, mask), layer.output_dense, to_numpy)
     np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-5)
 
 
