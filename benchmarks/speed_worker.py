@@ -315,7 +315,8 @@ def time_group(steps, spec, log):
         wide = [n for n, t in times.items() if common.spread(t) > spec["max_spread"]]
         if not wide:
             break
-        log(f"  spread above {spec['max_spread']:g} for {wide} (load {load}): timing again")
+        then = "timing again" if reruns == 0 else "marked 'wide'"
+        log(f"  spread above {spec['max_spread']:g} for {wide} (load {load}): {then}")
     return times, load, reruns
 
 
