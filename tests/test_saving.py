@@ -1,5 +1,6 @@
 """`.keras` round trips, on this backend and across the other two."""
 
+import gc
 import os
 import subprocess
 import sys
@@ -159,8 +160,17 @@ def test_model_contract(name):
                                 float32_weights=("logits",), policies=policies)
 
 
+@pytest.fixture
+def no_full_collections(monkeypatch):
+    """Keras's `Layer.__delattr__` runs a full `gc.collect()` for every weight that
+    quantization swaps out (in `quantize` and again when a quantized model
+    loads): about half a second each in a test process that holds the suite's
+    objects, most of these tests' time. Collecting garbage changes no result."""
+    monkeypatch.setattr(gc, "collect", lambda generation=2: 0)
+
+
 @pytest.mark.parametrize("name", ["encoder", "classifier", "pretrainer"])
-def test_quantized_model_round_trip(name):
+def test_quantized_model_round_trip(name, no_full_collections):
     from tests import contract
 
     make, inputs = MODELS[name]
