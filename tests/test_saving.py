@@ -103,10 +103,10 @@ _LOAD_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("target", BACKENDS)
-def test_loads_on_every_other_backend(saved, target):
-    if target == keras.backend.backend():
-        pytest.skip("same backend: covered by test_round_trip_on_this_backend")
+def test_loads_on_the_next_backend(saved):
+    """Saved here, loaded under the next backend of the cycle TF -> JAX -> torch -> TF:
+    over the three legs of CI every backend writes once and reads once."""
+    target = BACKENDS[(BACKENDS.index(keras.backend.backend()) + 1) % len(BACKENDS)]
     folder, expected = saved
     np.savez(folder / "expected.npz",
              **{f"{n}/{k}": v for n, outs in expected.items() for k, v in outs.items()})
