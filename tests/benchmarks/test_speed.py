@@ -6,8 +6,6 @@ timings are never asserted.
 
 import csv
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -15,15 +13,6 @@ import pytest
 
 from benchmarks import common, speed, speed_plain, speed_report
 from tests.conftest import runs_once
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _run(module, *flags):
-    out = subprocess.run([sys.executable, "-m", module, *flags], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout
 
 
 def _rows(path):
@@ -35,8 +24,9 @@ def _rows(path):
 def test_speed_quick_writes_spread_load_targets_and_plots(tmp_path):
     backend = keras.backend.backend()
     models = ("fnet", "bert", "plain_fnet")
-    _run("benchmarks.speed", "--quick", "--suite", "small", "--backends", backend,
-         "--models", ",".join(models), "--threads", "1", "--out", str(tmp_path))
+    # The runner in this process (its workers are processes of their own).
+    speed.main(["--quick", "--suite", "small", "--backends", backend,
+                "--models", ",".join(models), "--threads", "1", "--out", str(tmp_path)])
     columns, rows = _rows(tmp_path / "speed.csv")
     assert columns == speed.COLUMNS
     got = {(r["backend"], r["model"], r["mode"], r["length"]) for r in rows}
@@ -63,9 +53,9 @@ def test_speed_quick_writes_spread_load_targets_and_plots(tmp_path):
 @runs_once
 def test_speed_records_models_over_the_limits(tmp_path):
     backend = keras.backend.backend()
-    _run("benchmarks.speed", "--quick", "--suite", "lengths", "--backends", backend,
-         "--models", "fnet,bert", "--modes", "infer", "--max-memory-gb", "0",
-         "--time-limit", "1e-9", "--out", str(tmp_path))
+    speed.main(["--quick", "--suite", "lengths", "--backends", backend,
+                "--models", "fnet,bert", "--modes", "infer", "--max-memory-gb", "0",
+                "--time-limit", "1e-9", "--out", str(tmp_path)])
     _, rows = _rows(tmp_path / "speed.csv")
     status = {(r["model"], r["length"]): r["status"] for r in rows}
     assert status[("bert", "16")].startswith("oom (estimated")

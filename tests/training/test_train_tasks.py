@@ -13,8 +13,15 @@ from tests.training.training_helpers import cli_error, read_metrics, tiny_args
 BACKEND = keras.backend.backend()
 
 
-@pytest.mark.parametrize("family", sorted(keras_fnet.FAMILIES))
-def test_every_family_trains_listops(tmp_path, family):
+# Every family trains with `fit` (tests/test_models.py) and saves (tests/test_saving.py); through
+# the script: the default, attention (masks), the hybrid (attention in the top layers), and the
+# two with fixed random weights (random matrices, Performer's features) that the checkpoint and
+# model.keras must carry.
+SCRIPT_FAMILIES = ["fnet", "bert", "fnet_hybrid", "random", "performer"]
+
+
+@pytest.mark.parametrize("family", SCRIPT_FAMILIES)
+def test_families_train_listops_through_the_script(tmp_path, family):
     # Two layers: the hybrid puts attention in the top two.
     results = train.main(tiny_args(tmp_path, "--task", "listops", "--model", f"{family}_tiny",
                                    "--num-layers", "2", "--steps", "2", "--eval-steps", "1"))
