@@ -26,7 +26,9 @@ FAMILIES = ["fnet", "bert", "ff_only", "linear", "random", "fnet_hybrid", "perfo
             "hartley", "dct", "hadamard"]
 # Zoo models with one config field changed: name -> (family, overrides).
 VARIANTS = {"fnet_fft": ("fnet", dict(fourier_implementation="fft")),
-            "fnet_dft": ("fnet", dict(fourier_implementation="dft"))}
+            "fnet_dft": ("fnet", dict(fourier_implementation="dft")),
+            "bert_fused": ("bert", dict(attention_implementation="fused")),
+            "bert_explicit": ("bert", dict(attention_implementation="explicit"))}
 SOURCES = {"keras_hub_fnet": "keras_hub", "keras_hub_bert": "keras_hub", "hf_fnet": "transformers",
            "hf_bert": "transformers", "plain_fnet": "plain"}
 

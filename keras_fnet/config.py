@@ -47,6 +47,8 @@ class EncoderConfig:
         layer_norm_epsilon: epsilon of every LayerNorm.
         fourier_implementation: `"auto"`, `"fft"` or `"dft"`; see
             `keras_fnet.layers.FourierMixing`.
+        attention_implementation: `"auto"`, `"fused"` or `"explicit"`; see
+            `keras_fnet.layers.AttentionMixing`.
         num_random_features: random features per head of `performer` mixing.
         seed: seed of the fixed matrices of `random` and `performer` mixing
             (block `i` uses `seed + i`).
@@ -72,6 +74,7 @@ class EncoderConfig:
     embedding_dim: Optional[int] = None
     layer_norm_epsilon: float = 1e-12
     fourier_implementation: str = "auto"
+    attention_implementation: str = "auto"
     num_random_features: int = 256
     seed: int = 0
     input_kind: str = "tokens"
@@ -122,6 +125,11 @@ class EncoderConfig:
             raise ValueError(
                 "`fourier_implementation` must be 'auto', 'fft' or 'dft', got "
                 f"{self.fourier_implementation!r}."
+            )
+        if self.attention_implementation not in ("auto", "fused", "explicit"):
+            raise ValueError(
+                "`attention_implementation` must be 'auto', 'fused' or 'explicit', got "
+                f"{self.attention_implementation!r}."
             )
         uses_heads = mixing.uses_heads or self.attention_layers
         if uses_heads and self.hidden_dim % self.num_heads:

@@ -68,7 +68,7 @@ def test_heads_must_divide_hidden_when_heads_are_used():
 @pytest.mark.parametrize(
     "field, value",
     [("num_layers", 0), ("hidden_dim", 2.5), ("dropout", 1.0), ("attention_layers", (5,)),
-     ("fourier_implementation", "matmul")],
+     ("fourier_implementation", "matmul"), ("attention_implementation", "flash")],
 )
 def test_bad_values_are_named(field, value):
     with pytest.raises(ValueError, match=field):

@@ -6,7 +6,17 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_fnet import backend_specific
 from keras_fnet.layers.base import MixingLayer, default_initializer, register_mixing
+
+# `AttentionMixing(implementation="auto")`: the (backend, device kind) pairs that
+# write the attention probabilities out instead of calling the fused kernel.
+# On a CPU, measured inside BERT's whole step (README, "Speed"): JAX's fused
+# `dot_product_attention` makes inference 1.09-1.14x slower than the written-out
+# path, which matches keras-hub's; PyTorch's SDPA halves it; TensorFlow has no
+# fused kernel and times the same either way.
+AUTO_EXPLICIT = {("jax", "cpu")}
+IMPLEMENTATIONS = ("auto", "fused", "explicit")
 
 
 def _check_heads(layer, hidden):
@@ -42,15 +52,19 @@ def _build_projections(layer, input_shape):
 class AttentionMixing(MixingLayer):
     """Multi-head scaled dot-product self-attention (BERT's mixing sublayer).
 
-    Without dropout (inference, or `dropout=0`) the attention itself is
-    `keras.ops.dot_product_attention`, the backend's fused kernel (PyTorch
-    SDPA, cuDNN/flash on GPU); a training step with dropout writes the
-    probabilities out to drop them, as BERT does. Padded keys
-    (`padding_mask == 0`) get no attention weight.
+    Padded keys (`padding_mask == 0`) get no attention weight. A training step
+    with dropout writes the probabilities out to drop them, as BERT does;
+    otherwise `implementation` chooses how the attention is computed.
 
     Args:
         num_heads: number of heads; must divide the hidden size.
         dropout: dropout rate on the attention probabilities.
+        implementation: `"fused"`: `keras.ops.dot_product_attention`, the
+            backend's fused kernel (PyTorch SDPA, cuDNN/flash on GPU);
+            `"explicit"`: scaled queries, scores, masked softmax, weighted sum
+            (keras-hub's BERT path); `"auto"` (default): explicit for the
+            (backend, device) pairs of `AUTO_EXPLICIT` (JAX on CPU), fused
+            elsewhere. Both give the same numbers up to rounding.
         kernel_initializer: initializer of the projections.
         **kwargs: standard layer arguments.
 
@@ -64,15 +78,30 @@ class AttentionMixing(MixingLayer):
 
     uses_heads = True
 
-    def __init__(self, num_heads, dropout=0.0, kernel_initializer=None, **kwargs):
+    def __init__(self, num_heads, dropout=0.0, implementation="auto", kernel_initializer=None,
+                 **kwargs):
         super().__init__(**kwargs)
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(
+                f"`implementation` must be one of {', '.join(map(repr, IMPLEMENTATIONS))}, "
+                f"got {implementation!r}."
+            )
         self.num_heads = int(num_heads)
         self.dropout = float(dropout)
+        self.implementation = implementation
         self.kernel_initializer = default_initializer(kernel_initializer)
 
     @classmethod
     def from_encoder_config(cls, config, index, **kwargs):
-        return cls(num_heads=config.num_heads, dropout=config.dropout, **kwargs)
+        return cls(num_heads=config.num_heads, dropout=config.dropout,
+                   implementation=config.attention_implementation, **kwargs)
+
+    def resolved_implementation(self):
+        """`"fused"` or `"explicit"`: what inference (no dropout) runs here."""
+        if self.implementation != "auto":
+            return self.implementation
+        device = (keras.backend.backend(), backend_specific.device_kind())
+        return "explicit" if device in AUTO_EXPLICIT else "fused"
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -87,13 +116,15 @@ class AttentionMixing(MixingLayer):
         if padding_mask is not None:
             # [batch, 1, 1, keys]: every query may attend to the real keys.
             mask = ops.cast(padding_mask, "bool")[:, None, None, :]
-        if training and self.dropout > 0:
-            # Dropout on the probabilities needs them written out.
-            scores = ops.einsum("bqgd,bkgd->bgqk", query, key) * ops.cast(scale, query.dtype)
-            weights = self.probability_dropout(self.softmax(scores, mask=mask), training=training)
-            attended = ops.einsum("bgqk,bkgd->bqgd", weights, value)
-        else:
+        dropout = bool(training) and self.dropout > 0
+        if not dropout and self.resolved_implementation() == "fused":
             attended = ops.dot_product_attention(query, key, value, mask=mask, scale=scale)
+        else:
+            scores = ops.einsum("bkgd,bqgd->bgqk", key, query * ops.cast(scale, query.dtype))
+            weights = self.softmax(scores, mask=mask)
+            if dropout:
+                weights = self.probability_dropout(weights, training=training)
+            attended = ops.einsum("bgqk,bkgd->bqgd", weights, value)
         return self.output_dense(attended)
 
     def get_config(self):
@@ -101,6 +132,7 @@ class AttentionMixing(MixingLayer):
             **super().get_config(),
             "num_heads": self.num_heads,
             "dropout": self.dropout,
+            "implementation": self.implementation,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
         }
 

@@ -38,17 +38,17 @@ def _inputs(seed=0, shape=(2, 7, 12)):
     return x, mask
 
 
-@pytest.mark.parametrize("path", ["fused", "probabilities"])
+@pytest.mark.parametrize("path", ["fused", "explicit", "dropout"])
 def test_attention_matches_numpy_with_padding(path, to_numpy):
-    """Both paths: the fused kernel, and the written-out probabilities that a
-    training step with dropout takes (a rate so small that nothing drops)."""
+    """Every path: the fused kernel, the written-out probabilities, and the
+    training step with dropout (a rate so small that nothing drops)."""
     x, mask = _inputs()
-    if path == "fused":
-        layer = AttentionMixing(num_heads=3)
-        y = to_numpy(layer(x, padding_mask=mask))
-    else:
-        layer = AttentionMixing(num_heads=3, dropout=1e-9)
+    if path == "dropout":
+        layer = AttentionMixing(num_heads=3, dropout=1e-9, implementation="fused")
         y = to_numpy(layer(x, padding_mask=mask, training=True))
+    else:
+        layer = AttentionMixing(num_heads=3, implementation=path)
+        y = to_numpy(layer(x, padding_mask=mask))
     q = _project(x, layer.query, to_numpy)
     k = _project(x, layer.key, to_numpy)
     v = _project(x, layer.value, to_numpy)
@@ -131,3 +131,15 @@ def test_mixed_bfloat16_is_finite(layer_class, to_numpy):
     y = layer_class(num_heads=2, dtype="mixed_bfloat16")(x, padding_mask=mask)
     assert keras.backend.standardize_dtype(y.dtype) == "bfloat16"
     assert np.isfinite(to_numpy(keras.ops.cast(y, "float32"))).all()
+
+
+def test_auto_implementation_follows_the_measured_table():
+    from keras_fnet import backend_specific
+    from keras_fnet.layers import attention
+
+    device = (keras.backend.backend(), backend_specific.device_kind())
+    want = "explicit" if device in attention.AUTO_EXPLICIT else "fused"
+    assert AttentionMixing(num_heads=2).resolved_implementation() == want
+    assert AttentionMixing(num_heads=2, implementation="fused").resolved_implementation() == "fused"
+    with pytest.raises(ValueError, match="`implementation` must be one of .* got 'flash'"):
+        AttentionMixing(num_heads=2, implementation="flash")
