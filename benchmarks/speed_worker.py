@@ -84,7 +84,7 @@ class KerasModel:
                 num_heads=spec["num_heads"], max_sequence_length=length)
             for layer in model.encoder.layers:
                 mixing = getattr(layer, "mixing", None)
-                if hasattr(mixing, "resolved_implementation"):
+                if getattr(mixing, "mixing_name", None) == "fourier":
                     self.fourier = mixing.resolved_implementation(length)
         else:
             import keras_hub

@@ -96,8 +96,9 @@ class AttentionMixing(MixingLayer):
         return cls(num_heads=config.num_heads, dropout=config.dropout,
                    implementation=config.attention_implementation, **kwargs)
 
-    def resolved_implementation(self):
-        """`"fused"` or `"explicit"`: what inference (no dropout) runs here."""
+    def resolved_implementation(self, seq_length=None):
+        """`"fused"` or `"explicit"`: what inference (no dropout) runs here, at
+        any `seq_length` (the argument matches `FourierMixing`'s)."""
         if self.implementation != "auto":
             return self.implementation
         device = (keras.backend.backend(), backend_specific.device_kind())
