@@ -9,13 +9,14 @@ from keras import ops
 from keras_fnet import backend_specific
 from keras_fnet.layers.base import MixingLayer, default_initializer, register_mixing
 
-# `AttentionMixing(implementation="auto")`: the (backend, device kind) pairs that
-# write the attention probabilities out instead of calling the fused kernel.
-# On a CPU, measured inside BERT's whole step (README, "Speed"): JAX's fused
-# `dot_product_attention` makes inference 1.09-1.14x slower than the written-out
-# path, which matches keras-hub's; PyTorch's SDPA halves it; TensorFlow has no
-# fused kernel and times the same either way.
-AUTO_EXPLICIT = {("jax", "cpu")}
+# `AttentionMixing(implementation="auto")`: the longest sequence for which a
+# (backend, device kind) writes the attention probabilities out instead of
+# calling the fused kernel (absent: always fused). JAX on a CPU, measured inside
+# BERT's inference step (README, "Speed"): the written-out path, keras-hub's, is
+# 0.79-0.89x the time of JAX's fused `dot_product_attention` from 512 to 4096
+# tokens, and 1.47x at 8192. PyTorch's SDPA is about twice as fast as the
+# written-out path; TensorFlow has no fused kernel and times the same either way.
+AUTO_EXPLICIT_MAX_LENGTH = {("jax", "cpu"): 4096}
 IMPLEMENTATIONS = ("auto", "fused", "explicit")
 
 
@@ -62,9 +63,10 @@ class AttentionMixing(MixingLayer):
         implementation: `"fused"`: `keras.ops.dot_product_attention`, the
             backend's fused kernel (PyTorch SDPA, cuDNN/flash on GPU);
             `"explicit"`: scaled queries, scores, masked softmax, weighted sum
-            (keras-hub's BERT path); `"auto"` (default): explicit for the
-            (backend, device) pairs of `AUTO_EXPLICIT` (JAX on CPU), fused
-            elsewhere. Both give the same numbers up to rounding.
+            (keras-hub's BERT path); `"auto"` (default): explicit up to the
+            length that `AUTO_EXPLICIT_MAX_LENGTH` gives the backend and
+            device (JAX on CPU: 4096), fused otherwise. Both give the same
+            numbers up to rounding.
         kernel_initializer: initializer of the projections.
         **kwargs: standard layer arguments.
 
@@ -97,12 +99,13 @@ class AttentionMixing(MixingLayer):
                    implementation=config.attention_implementation, **kwargs)
 
     def resolved_implementation(self, seq_length=None):
-        """`"fused"` or `"explicit"`: what inference (no dropout) runs here, at
-        any `seq_length` (the argument matches `FourierMixing`'s)."""
+        """`"fused"` or `"explicit"`: what inference (no dropout) runs here at
+        `seq_length` (None: unknown until run time, taken as short)."""
         if self.implementation != "auto":
             return self.implementation
         device = (keras.backend.backend(), backend_specific.device_kind())
-        return "explicit" if device in AUTO_EXPLICIT else "fused"
+        limit = AUTO_EXPLICIT_MAX_LENGTH.get(device, 0)
+        return "explicit" if (seq_length or 1) <= limit else "fused"
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -118,7 +121,7 @@ class AttentionMixing(MixingLayer):
             # [batch, 1, 1, keys]: every query may attend to the real keys.
             mask = ops.cast(padding_mask, "bool")[:, None, None, :]
         dropout = bool(training) and self.dropout > 0
-        if not dropout and self.resolved_implementation() == "fused":
+        if not dropout and self.resolved_implementation(inputs.shape[1]) == "fused":
             attended = ops.dot_product_attention(query, key, value, mask=mask, scale=scale)
         else:
             scores = ops.einsum("bkgd,bqgd->bgqk", key, query * ops.cast(scale, query.dtype))

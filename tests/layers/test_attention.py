@@ -138,8 +138,23 @@ def test_auto_implementation_follows_the_measured_table():
     from keras_fnet.layers import attention
 
     device = (keras.backend.backend(), backend_specific.device_kind())
-    want = "explicit" if device in attention.AUTO_EXPLICIT else "fused"
-    assert AttentionMixing(num_heads=2).resolved_implementation() == want
-    assert AttentionMixing(num_heads=2, implementation="fused").resolved_implementation() == "fused"
+    limit = attention.AUTO_EXPLICIT_MAX_LENGTH.get(device, 0)
+    layer = AttentionMixing(num_heads=2)
+    for length in (1, 512, 4096, 8192):
+        assert layer.resolved_implementation(length) == ("explicit" if length <= limit else "fused")
+    assert AttentionMixing(num_heads=2, implementation="fused").resolved_implementation(8) == "fused"
     with pytest.raises(ValueError, match="`implementation` must be one of .* got 'flash'"):
         AttentionMixing(num_heads=2, implementation="flash")
+
+
+def test_config_chooses_the_implementation_of_every_attention_layer():
+    import keras_fnet
+
+    encoder = keras_fnet.build_encoder(
+        "fnet_hybrid_tiny", attention_implementation="explicit", vocabulary_size=32,
+        max_sequence_length=8, hidden_dim=8, intermediate_dim=16, num_heads=2, num_layers=2)
+    attention_layers = [layer.mixing for layer in encoder.layers
+                        if isinstance(getattr(layer, "mixing", None), AttentionMixing)]
+    assert attention_layers and all(m.implementation == "explicit" for m in attention_layers)
+    again = AttentionMixing.from_config(attention_layers[0].get_config())
+    assert again.implementation == "explicit"
