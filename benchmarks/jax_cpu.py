@@ -119,15 +119,15 @@ def render(runs, spec, args, wall_s):
     body = []
     for index, (name, rows) in enumerate(runs):
         flags, threads = CONFIGS[name]
+        label = [f"{index + 1}. {name}", f"`{flags}` / {threads}" if flags else f"- / {threads}"]
         for mode in spec["modes"]:
             by_model = {r["model"]: r for r in rows if r.get("mode") == mode}
             if set(MODELS) - set(by_model):
-                body.append([f"{index + 1}. {name}", f"{flags or '-'} / {threads}", mode,
-                             "missing", "", "", "", ""])
+                body.append(label + [mode, "missing", "", "", "", ""])
                 continue
             fnet, plain, ff = (by_model[m] for m in MODELS)
-            body.append([f"{index + 1}. {name}", f"`{flags}` / {threads}" if flags else f"- / {threads}",
-                         mode, cell(fnet), cell(plain), cell(ff), ratio(fnet, plain), ratio(fnet, ff)])
+            body.append(label + [mode, cell(fnet), cell(plain), cell(ff), ratio(fnet, plain),
+                                 ratio(fnet, ff)])
     lines += [common.markdown_table(header, body), "",
               f"Machine: {common.cpu_model()}; {wall_s:.0f} s in all.", ""]
     return "\n".join(lines)

@@ -126,10 +126,12 @@ class EncoderConfig:
                 "`fourier_implementation` must be 'auto', 'fft' or 'dft', got "
                 f"{self.fourier_implementation!r}."
             )
-        if self.attention_implementation not in ("auto", "fused", "explicit"):
+        from keras_fnet.layers.attention import IMPLEMENTATIONS
+
+        if self.attention_implementation not in IMPLEMENTATIONS:
             raise ValueError(
-                "`attention_implementation` must be 'auto', 'fused' or 'explicit', got "
-                f"{self.attention_implementation!r}."
+                f"`attention_implementation` must be one of {', '.join(map(repr, IMPLEMENTATIONS))}, "
+                f"got {self.attention_implementation!r}."
             )
         uses_heads = mixing.uses_heads or self.attention_layers
         if uses_heads and self.hidden_dim % self.num_heads:

@@ -13,7 +13,7 @@ from keras_fnet.layers.base import MixingLayer, default_initializer, register_mi
 # (backend, device kind) writes the attention probabilities out instead of
 # calling the fused kernel (absent: always fused). JAX on a CPU, measured inside
 # BERT's inference step (README, "Speed"): the written-out path, keras-hub's, is
-# 0.79-0.89x the time of JAX's fused `dot_product_attention` from 512 to 4096
+# 0.79-0.94x the time of JAX's fused `dot_product_attention` from 512 to 4096
 # tokens, and 1.47x at 8192. PyTorch's SDPA is about twice as fast as the
 # written-out path; TensorFlow has no fused kernel and times the same either way.
 AUTO_EXPLICIT_MAX_LENGTH = {("jax", "cpu"): 4096}
