@@ -129,8 +129,9 @@ class EncoderConfig:
         from keras_fnet.layers.attention import IMPLEMENTATIONS
 
         if self.attention_implementation not in IMPLEMENTATIONS:
+            names = ", ".join(map(repr, IMPLEMENTATIONS))
             raise ValueError(
-                f"`attention_implementation` must be one of {', '.join(map(repr, IMPLEMENTATIONS))}, "
+                f"`attention_implementation` must be one of {names}, "
                 f"got {self.attention_implementation!r}."
             )
         uses_heads = mixing.uses_heads or self.attention_layers
