@@ -20,9 +20,10 @@ def with_pretraining_weights(ds):
 def evaluate_split(model, task, info, ds):
     """Metrics of `model` (uncompiled, single device) on the batches of `ds`."""
     from keras_fnet.data import compute_metrics
+    from training.optim import make_loss
 
     if task.kind == "pretraining":
-        loss, metrics, weighted = task.loss(info)
+        loss, metrics, weighted = make_loss(task.kind)
         model.compile(loss=loss, metrics=metrics, weighted_metrics=weighted)
         values = model.evaluate(ds, return_dict=True, verbose=0)
         return {"mlm_accuracy": float(values["mlm_accuracy"]),

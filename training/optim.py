@@ -1,4 +1,9 @@
-"""Optimizer, learning-rate schedule and precision policy of the paper.
+"""Optimizer, loss, learning-rate schedule and precision policy of the paper.
+
+The one place where a training run's compile settings are made:
+`make_optimizer` (AdamW), `make_loss(kind)` (the loss and metrics of a task
+kind: classification, regression, pretraining), `WarmupLinearDecay`,
+`set_precision`.
 
 FNet (like BERT) trains with AdamW (weight decay 0.01, epsilon 1e-6, no decay
 on biases and LayerNorm parameters) and a learning rate that rises linearly
@@ -10,6 +15,9 @@ Example:
 >>> [round(float(schedule(step)), 6) for step in (5, 10, 55, 100)]
 [0.0005, 0.001, 0.0005, 0.0]
 >>> optimizer = make_optimizer(schedule, clipnorm=1.0)
+>>> loss, metrics, weighted_metrics = make_loss("regression")
+>>> type(loss).__name__, metrics
+('MeanSquaredError', [])
 """
 
 import keras
@@ -90,6 +98,39 @@ def make_optimizer(learning_rate, weight_decay=0.01, epsilon=1e-6, clipnorm=None
     if loss_scaling:
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def _classification():
+    return (keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            [keras.metrics.SparseCategoricalAccuracy(name="accuracy")], None)
+
+
+def _regression():
+    return keras.losses.MeanSquaredError(), [], None
+
+
+def _pretraining():
+    import keras_fnet
+
+    return keras_fnet.pretraining_losses()
+
+
+# Task kind (`keras_fnet.data.tasks.KINDS`) -> `() -> (loss, metrics, weighted_metrics)`.
+LOSSES = {"classification": _classification, "regression": _regression,
+          "pretraining": _pretraining}
+
+
+def make_loss(kind):
+    """`(loss, metrics, weighted_metrics)` for `model.compile`, for a task kind.
+
+    Args:
+        kind: "classification" (cross-entropy from logits, accuracy),
+            "regression" (mean squared error) or "pretraining" (MLM + NSP,
+            `keras_fnet.pretraining_losses`).
+    """
+    if kind not in LOSSES:
+        raise ValueError(f"Unknown task kind {kind!r}; choose from {', '.join(LOSSES)}.")
+    return LOSSES[kind]()
 
 
 def set_precision(policy):

@@ -82,11 +82,11 @@ def resolve(spec):
     import keras
 
     import keras_fnet
-    from keras_fnet.data import registry
+    from keras_fnet.data import tasks
     from training import strategies
 
     try:
-        task = registry.get_task(spec.task)
+        task = tasks.get_task(spec.task)
     except ValueError as e:
         raise UserError(f"--task {spec.task}: {e}") from None
     if spec.model_name is not None and spec.model_name not in keras_fnet.PRESETS:
@@ -125,7 +125,7 @@ def prepare(plan):
     # invalidates the tokenizer's TF resource (GLUE/C4 pipelines then fail).
     keras.utils.set_random_seed(spec.seed)
     try:
-        plan.prepared = task.prepare(_task_options(spec, task), spec.run_dir)
+        plan.prepared = task.prepare(_task_options(spec, task))
     except (ValueError, OSError, RuntimeError) as e:
         raise UserError(f"--task {spec.task}: {e}") from None
     plan.max_length = spec.max_length or task.default_max_length(plan.prepared.info)
@@ -140,11 +140,15 @@ def prepare(plan):
         _load_encoder(spec.init_from, plan.prepared.info, plan.max_length)
 
 
-_OWN_DATA = ("train_file", "validation_file", "test_file", "text_column", "text_pair_column",
+# RunSpec fields that are TaskOptions fields of the same name.
+_TASK_FIELDS = ("train_file", "validation_file", "test_file", "text_column", "text_pair_column",
              "label_column", "corpus", "corpus_validation", "vocab_size", "seed")
 
 
 def _task_options(spec, task):
+    """The `TaskOptions` of a run."""
+    from keras_fnet.data.tasks import TaskOptions
+
     vocabulary = spec.vocabulary
     if vocabulary is None and spec.init_from and not spec.mock_data:
         vocabulary = _init_vocabulary(spec.init_from, spec.run_dir)
@@ -153,12 +157,11 @@ def _task_options(spec, task):
             raise UserError(f"--init-from {spec.init_from}: no vocabulary comes with it (no "
                             "preset asset, OUT.spm.model, preprocessor or run directory "
                             "vocabulary); pass the --vocabulary it was trained with.")
-    options = {"data_dir": spec.data_dir, "mock": spec.mock_data, "vocabulary": vocabulary}
-    options.update({k: getattr(spec, k) for k in _OWN_DATA})
     examples = spec.num_train_examples or task.train_examples
-    if examples:
-        options["num_examples"] = {"train": examples}
-    return options
+    return TaskOptions(data_dir=spec.data_dir, mock=spec.mock_data, vocabulary=vocabulary,
+                       work_dir=spec.run_dir,
+                       num_examples={"train": examples} if examples else None,
+                       **{k: getattr(spec, k) for k in _TASK_FIELDS})
 
 
 def _load_init(path):
@@ -295,7 +298,7 @@ def build(plan, train_ds):
         else:
             model = keras_fnet.Classifier(encoder, num_classes=info.num_classes,
                                           dropout=encoder.config.dropout)
-        loss, metrics, weighted = plan.task.loss(info)
+        loss, metrics, weighted = optim.make_loss(plan.task.kind)
         model.compile(
             optimizer=optim.make_optimizer(schedule, weight_decay=spec.weight_decay,
                                            clipnorm=spec.clipnorm, loss_scaling=loss_scaling),

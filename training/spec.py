@@ -94,8 +94,7 @@ OVERRIDES = ("num_layers", "hidden_dim", "intermediate_dim", "num_heads", "embed
 class RunSpec:
     """Everything that defines a training run. See `python -m training.train --help`."""
 
-    task: str = _field("listops", "task name (see keras_fnet.data.registry): pretrain, "
-                       "glue/<name>, listops, lra_text, lra_image, pathfinder(64/128), retrieval",
+    task: str = _field("listops", "task name, a name of keras_fnet.data.tasks.task_names()",
                        _MODEL)
     model: Optional[str] = _field(None, "preset <family>_<size> from keras_fnet.PRESETS, e.g. "
                                   "fnet_base, bert_tiny (default fnet_tiny; not with --init-from)",
@@ -281,8 +280,12 @@ def differences(stored, current):
 
 
 def add_arguments(parser):
-    """Add every field of `RunSpec` as a flag (typed and range-checked) to `parser`."""
-    groups = {}
+    """Add every field of `RunSpec` as a flag (typed and range-checked) to `parser`.
+
+    Returns:
+        `{field name: argparse action}`.
+    """
+    groups, actions = {}, {}
     for f in dataclasses.fields(RunSpec):
         meta = f.metadata
         if not meta["cli"]:
@@ -299,7 +302,8 @@ def add_arguments(parser):
             kwargs["choices"] = meta["choices"]
         elif f.name in ("corpus", "corpus_validation"):
             kwargs.update(nargs="+", metavar="PATH")
-        group.add_argument(flag(f.name), **kwargs)
+        actions[f.name] = group.add_argument(flag(f.name), **kwargs)
+    return actions
 
 
 def _argparse_type(number):

@@ -22,6 +22,28 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+def _help_action(task_action):
+    """`--help` that lists the registry's tasks under `--task`.
+
+    The registry is imported only when the help is shown: importing it starts Keras, which a
+    run does only after applying `--backend`.
+    """
+
+    class Help(argparse.Action):
+        def __init__(self, option_strings, dest, **kwargs):
+            super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                             nargs=0, help="show this help message and exit")
+
+        def __call__(self, parser, namespace, values, option_string=None):
+            from keras_fnet.data.tasks import task_names
+
+            task_action.help = f"{task_action.help}: {', '.join(task_names())}"
+            parser.print_help()
+            parser.exit()
+
+    return Help
+
+
 def parse_args(argv=None):
     """The flags as an `argparse.Namespace` (one attribute per `RunSpec` field, + debug)."""
     p = _Parser(
@@ -29,8 +51,9 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0]
         + " Defaults: FNet (tiny) on locally generated ListOps, ~10 minutes on a 2-core CPU.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        add_help=False,
     )
-    spec_lib.add_arguments(p)
+    p.add_argument("-h", "--help", action=_help_action(spec_lib.add_arguments(p)["task"]))
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p.parse_args(None if argv is None else [str(a) for a in argv])
 

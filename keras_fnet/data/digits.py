@@ -10,7 +10,8 @@ are scaled to [-1, 1].
 The split is deterministic: a permutation of all images with `SPLIT_SEED`,
 then `SPLIT_SIZES` images for validation and test, the rest for training.
 
-Entry points for the training CLI and the studies:
+Entry points for the `digits` task (`keras_fnet.data.tasks.sklearn_digits`)
+and the studies (`benchmarks.digits` trains models on it):
 
 * `info(layout)`: `num_classes`, the split sizes and `model_overrides`, the
   `EncoderConfig` fields a model needs for this data (feature input, its
@@ -18,9 +19,6 @@ Entry points for the training CLI and the studies:
 * `load(split, batch_size, shuffle, seed, layout)`: a `tf.data.Dataset` of
   `({"features", "padding_mask"}, labels)`.
 * `arrays(split, layout)`: the same as NumPy arrays.
-* `train_and_evaluate(preset, ...)`: fits a classifier on the train split and
-  returns its test accuracy (`python -m keras_fnet.data.digits` runs it for
-  several families and prints a table).
 
 Example:
 
@@ -30,9 +28,6 @@ Example:
 >>> x["features"].shape, y.shape
 ((270, 8, 8), (270,))
 """
-
-import argparse
-import time
 
 import numpy as np
 
@@ -117,67 +112,3 @@ def load(split, batch_size, shuffle=False, seed=0, layout="rows"):
     if shuffle:
         dataset = dataset.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def train_and_evaluate(preset="fnet_tiny", epochs=30, batch_size=32, learning_rate=1e-3,
-                       seed=0, layout="rows", **overrides):
-    """Train a classifier on the train split; return its test accuracy.
-
-    The model is `preset` with the task's `model_overrides`, `dropout=0.0`
-    and any `overrides`; AdamW at a constant `learning_rate`; the weights of
-    the epoch with the best validation accuracy are evaluated on the test
-    split.
-
-    Returns:
-        A dict: `test_accuracy`, `validation_accuracy` (best), `epochs`,
-        `train_time_s`.
-    """
-    import keras
-
-    import keras_fnet
-
-    keras.utils.set_random_seed(seed)
-    fields = {"dropout": 0.0, **info(layout)["model_overrides"], **overrides}
-    model = keras_fnet.build_classifier(preset, num_classes=NUM_CLASSES,
-                                        learning_rate=learning_rate, **fields)
-    train = arrays("train", layout)
-    validation = arrays("validation", layout)
-    best_accuracy, best_weights = -1.0, None
-    start = time.time()
-    for _ in range(epochs):
-        model.fit(*train, batch_size=batch_size, epochs=1, shuffle=True, verbose=0)
-        accuracy = model.evaluate(*validation, batch_size=256, verbose=0, return_dict=True)["accuracy"]
-        if accuracy > best_accuracy:
-            best_accuracy, best_weights = accuracy, model.get_weights()
-    train_time = time.time() - start
-    model.set_weights(best_weights)
-    test = model.evaluate(*arrays("test", layout), batch_size=256, verbose=0, return_dict=True)
-    return {
-        "test_accuracy": float(test["accuracy"]),
-        "validation_accuracy": float(best_accuracy),
-        "epochs": epochs,
-        "train_time_s": round(train_time, 1),
-    }
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Train tiny encoders of several families on the 8x8 digits; print test accuracy.")
-    parser.add_argument("--families", nargs="+", default=["fnet", "bert", "ff_only", "random"],
-                        help="families of keras_fnet.FAMILIES (size tiny).")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds.")
-    parser.add_argument("--epochs", type=int, default=30, help="epochs per run.")
-    parser.add_argument("--layout", choices=sorted(LAYOUTS), default="rows", help="image to sequence.")
-    args = parser.parse_args(argv)
-    print("| family | seed | test accuracy | best validation accuracy | train time (s) |")
-    print("|---|---|---|---|---|")
-    for family in args.families:
-        for seed in args.seeds:
-            result = train_and_evaluate(f"{family}_tiny", epochs=args.epochs, seed=seed,
-                                        layout=args.layout)
-            print(f"| {family} | {seed} | {result['test_accuracy']:.4f} | "
-                  f"{result['validation_accuracy']:.4f} | {result['train_time_s']} |", flush=True)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""The dispatcher: every task loads in mock mode and feeds model.fit."""
+"""The task registry: every task loads in mock mode, one way in, and feeds model.fit."""
 
 import json
 
@@ -51,7 +51,7 @@ def test_task_info_values():
         task_info("nope")
     with pytest.raises(ValueError, match="Unknown split"):
         load_task("listops", "dev", 4, mock=True)
-    with pytest.raises(TypeError, match="difficulty"):
+    with pytest.raises(TypeError, match="Unexpected options for task 'listops': difficulty"):
         load_task("listops", "train", 4, mock=True, difficulty="hard")
 
 
@@ -99,7 +99,7 @@ def test_batches_feed_model_fit():
 
 
 def test_registry_knows_each_task():
-    from keras_fnet.data import registry
+    from keras_fnet.data import tasks as registry
 
     assert registry.get_task("glue/mnli").eval_splits == (
         "validation_matched", "validation_mismatched")
@@ -122,7 +122,9 @@ def test_registry_knows_each_task():
 
 
 def test_a_new_task_is_one_registration(monkeypatch):
-    from keras_fnet.data import base, listops, registry
+    from keras_fnet.data import base, listops
+    from keras_fnet.data import tasks as registry
+    from keras_fnet.data.tasks import base as registry_base
 
     def load(split, batch_size, max_length, mock=False, seed=0, **common):
         sources = ["[MAX 1 2 ]", "[MIN 3 4 ]"] * 4
@@ -134,7 +136,7 @@ def test_a_new_task_is_one_registration(monkeypatch):
 
     task = registry.Task("toy", lambda options: base.TaskInfo(
         "toy", 10, listops.VOCABULARY_SIZE, ("accuracy",), ("train", "test"), 16), load)
-    monkeypatch.setitem(registry._TASKS, "toy", task)
+    monkeypatch.setitem(registry_base._TASKS, "toy", task)
     _, labels = next(iter(load_task("toy", "test", batch_size=8, max_length=16, shuffle=False)))
     assert labels.numpy().tolist() == [2, 3] * 4
     prepared = task.prepare({"mock": True})
@@ -157,3 +159,27 @@ def test_damaged_cache_is_generated_again(tmp_path, capsys):
     load_task("listops", "test", **kwargs)
     assert "no valid checksum" in capsys.readouterr().out
     assert not [p for p in tmp_path.rglob(".tmp-*")]
+
+
+def test_every_task_is_reached_one_way_with_typed_options(tmp_path):
+    """`load_task` goes through `prepare` too: the own-data tasks load or say what is missing."""
+    from keras_fnet.data import digits
+    from keras_fnet.data.tasks import Task, TaskOptions, get_task
+
+    x, y = next(iter(load_task("digits", "test", batch_size=5, shuffle=False)))
+    expected_x, expected_y = digits.arrays("test")
+    np.testing.assert_array_equal(y.numpy(), expected_y[:5])
+    np.testing.assert_allclose(x["features"].numpy(), expected_x["features"][:5])
+    assert task_info("digits").num_classes == 10
+    with pytest.raises(ValueError, match=r"train_file \(--train-file\) is required"):
+        load_task("text_classification", "train", 4)
+    train = tmp_path / "train.csv"
+    train.write_text("text,label\n" + "".join(f"word{i} and more,{i % 2}\n" for i in range(40)))
+    with pytest.raises(ValueError, match="pass `vocabulary` or a `work_dir`"):
+        load_task("text_classification", "train", 4, train_file=str(train),
+                  validation_file=str(train))
+    with pytest.raises(TypeError, match="Unknown task options: colour"):
+        get_task("listops").prepare({"colour": "red"})
+    with pytest.raises(ValueError, match="unknown options"):
+        Task("bad", lambda options: None, lambda *a, **k: None, options=("colour",))
+    assert get_task("listops").prepare(TaskOptions(mock=True)).info.num_classes == 10

@@ -21,6 +21,10 @@ def test_help_lists_every_flag(capsys):
                  "--mock-data", "--mixed-precision", "--learning-rate", "--seed", "--tpu",
                  "--clipnorm", "--steps-per-execution", "--num-layers", "--eval-every"):
         assert flag in text, flag
+    from keras_fnet.data.tasks import task_names
+
+    for name in task_names():  # The registry's list, text_classification and digits too.
+        assert name in text, name
 
 
 def test_unknown_model_lists_valid_ones(tmp_path, capsys):

@@ -53,3 +53,25 @@ def test_float16_gets_loss_scaling():
     assert isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
     with pytest.raises(ValueError, match="mixed_bfloat16"):
         optim.set_precision("float8")
+
+
+def test_loss_of_each_task_kind_matches_numpy():
+    from keras_fnet.data.tasks import KINDS
+
+    assert set(optim.LOSSES) == set(KINDS)
+    logits = np.array([[2.0, -1.0, 0.5], [0.0, 1.0, 3.0]], "float32")
+    labels = np.array([0, 1], "int32")
+    loss, metrics, weighted = optim.make_loss("classification")
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    expected = -log_probs[np.arange(2), labels].mean()
+    np.testing.assert_allclose(float(loss(labels, logits)), expected, rtol=1e-5)
+    assert [m.name for m in metrics] == ["accuracy"] and weighted is None
+    loss, metrics, _ = optim.make_loss("regression")
+    y, pred = np.array([1.0, 2.0], "float32"), np.array([[1.5], [1.0]], "float32")
+    np.testing.assert_allclose(float(loss(y[:, None], pred)), (0.25 + 1.0) / 2, rtol=1e-6)
+    assert metrics == []
+    loss, _, weighted = optim.make_loss("pretraining")
+    assert set(loss) == {"mlm", "nsp"} and weighted is not None
+    with pytest.raises(ValueError, match="Unknown task kind 'ranking'.*classification"):
+        optim.make_loss("ranking")
