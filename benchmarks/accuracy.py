@@ -28,10 +28,10 @@ import os
 import statistics
 import time
 
+from benchmarks import common
 from keras_fnet.config import FAMILIES as ZOO_FAMILIES
 
 FAMILIES = tuple(ZOO_FAMILIES)
-BACKENDS = ("tensorflow", "jax", "torch")
 FIELDS = ("task", "model", "seed", "accuracy", "train_seconds", "steps", "backend")
 
 
@@ -51,7 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--max-length", type=int, default=128, help="sequence length")
     p.add_argument("--num-train-examples", type=int, default=12000, help="generated training examples")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="peak learning rate of every run")
-    p.add_argument("--backend", default="jax", choices=BACKENDS, help="backend of the main study")
+    p.add_argument("--backend", default="jax", choices=common.BACKENDS, help="backend of the main study")
     p.add_argument("--cross-backend-family", default="fnet",
                    help="family trained on every backend for the agreement check ('' to skip)")
     p.add_argument("--cross-backend-seeds", nargs="+", type=int, default=[0],
@@ -212,7 +212,7 @@ def main(argv=None):
     cross = []
     if args.cross_backend_family:
         cross = [(backend, args.cross_backend_family, seed) for seed in args.cross_backend_seeds
-                 for backend in BACKENDS]
+                 for backend in common.BACKENDS]
         plan += [p for p in cross if p not in plan]
     rows, majority, start = [], {}, time.time()
     for i, (backend, family, seed) in enumerate(plan, 1):

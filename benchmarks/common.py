@@ -35,6 +35,8 @@ import sys
 import time
 
 RESULT_PREFIX = "RESULT "
+# The Keras backends, in the order the studies run and report them.
+BACKENDS = ("jax", "tensorflow", "torch")
 
 
 # ----------------------------------------------------------------------------

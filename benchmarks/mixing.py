@@ -47,7 +47,7 @@ JIT = {"jax": "jax.jit (XLA)", "tensorflow": "tf.function(jit_compile=True) (XLA
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--backends", default="jax,tensorflow,torch",
+    p.add_argument("--backends", default=",".join(common.BACKENDS),
                    help="comma-separated Keras backends, each run in its own process")
     p.add_argument("--lengths", default="64,128,256,512,1024,2048,4096,8192",
                    help="comma-separated sequence lengths")
@@ -266,7 +266,7 @@ def plot(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    backends = [b for b in ("jax", "tensorflow", "torch") if any(r["backend"] == b for r in rows)]
+    backends = [b for b in common.BACKENDS if any(r["backend"] == b for r in rows)]
     if not backends:
         return
     fig, axes = plt.subplots(2, len(backends), figsize=(5 * len(backends), 8), squeeze=False,

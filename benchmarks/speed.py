@@ -43,11 +43,13 @@ import os
 import time
 
 from benchmarks import common, speed_report
-from benchmarks.speed_worker import FAMILIES, SOURCES, VARIANTS, batch_for
+from benchmarks.speed_worker import REFERENCES, SOURCES, VARIANTS, batch_for
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-REFERENCES = list(SOURCES)
-ALL_MODELS = FAMILIES + list(VARIANTS) + REFERENCES
+# The zoo's families are read from its registry by each worker (this process imports no Keras):
+# a name the worker cannot build ends the run with the valid names.
+MODELS_HELP = (f"comma-separated models: families of the zoo (keras_fnet.FAMILIES, e.g. fnet, "
+               f"bert, ff_only), variants {list(VARIANTS)}, references {list(REFERENCES)}")
 AT_512 = ["fnet", "ff_only", "bert", "plain_fnet", "keras_hub_fnet", "keras_hub_bert", "hf_bert"]
 BY_LENGTH = ["fnet", "ff_only", "bert", "linear", "performer"]
 LENGTHS = [512, 1024, 2048, 4096, 8192]
@@ -75,9 +77,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", default="full", choices=list(SUITES) + ["full"],
                    help="preset of sizes, lengths and models (flags below override it)")
-    p.add_argument("--backends", default="jax,tensorflow,torch",
+    p.add_argument("--backends", default=",".join(common.BACKENDS),
                    help="comma-separated Keras backends, each run in its own process")
-    p.add_argument("--models", help=f"comma-separated models from {ALL_MODELS}")
+    p.add_argument("--models", help=MODELS_HELP)
     p.add_argument("--lengths", help="comma-separated sequence lengths")
     p.add_argument("--batch", type=int, help="fixed batch size (overrides --tokens)")
     p.add_argument("--tokens", type=int, help="tokens per batch: batch = max(1, tokens // length)")
@@ -181,9 +183,10 @@ def main(argv=None):
         speed_report.write(args.out)
         _compare(args)
         return
-    unknown = set((args.models or "").split(",")) - set(ALL_MODELS) - {""}
+    unknown = set(args.backends.split(",")) - set(common.BACKENDS)
     if unknown:
-        raise SystemExit(f"speed: unknown models {sorted(unknown)}; choose from {ALL_MODELS}")
+        raise SystemExit(f"speed: unknown backends {sorted(unknown)}; choose from "
+                         f"{', '.join(common.BACKENDS)}")
     rows = common.read_csv(csv_path) if args.append and os.path.exists(csv_path) else []
     machine = common.machine_description()
     start = time.time()
@@ -200,6 +203,9 @@ def main(argv=None):
                     got.append(dict(suite=spec["suite"], backend=backend, model=name, mode=mode,
                                     length=length, batch=batch_for(spec, length),
                                     status=f"killed ({status})" if status != "ok" else "missing"))
+            if status == "exit 2":  # The worker refused the spec (its error is above).
+                raise SystemExit(f"speed: the {backend} worker refused --models "
+                                 f"{','.join(spec['models'])} (see its error above)")
             if status != "ok":
                 print(f"[{backend}] worker ended: {status}", flush=True)
             rows += got

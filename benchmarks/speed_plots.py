@@ -11,7 +11,6 @@ from benchmarks import common
 
 MODEL_STYLE = {"fnet": "tab:red", "bert": "tab:blue", "ff_only": "black", "performer": "tab:purple",
                "linear": "tab:olive"}
-BACKENDS = ["jax", "tensorflow", "torch"]
 PANELS = [  # (suite, mode, value column, y label)
     ("lengths", "infer", "median_ms", "inference ms (tokens fixed)"),
     ("lengths_batch", "infer", "median_ms", "inference ms (batch 2)"),
@@ -32,7 +31,7 @@ def _plt():
 
 def lengths_plot(rows, out):
     panels = [p for p in PANELS if any(r["suite"] == p[0] and r["mode"] == p[1] for r in rows)]
-    backends = [b for b in BACKENDS
+    backends = [b for b in common.BACKENDS
                 if any(r["backend"] == b and r["suite"].startswith("lengths") for r in rows)]
     if not panels or not backends:
         return

@@ -13,7 +13,6 @@ import statistics
 from benchmarks import common, speed_plots
 from benchmarks.speed_targets import BERTS, FASTEST_BERT, TARGETS
 
-BACKENDS = ["jax", "tensorflow", "torch"]
 SINGLE_LENGTH = ("main", "small")
 BY_LENGTH = {"lengths": "tokens per batch fixed", "lengths_batch": "batch fixed"}
 
@@ -66,7 +65,7 @@ def targets(rows):
         for suite in suites:
             lengths = sorted({k[4] for k in table if k[0] == suite})
             for length in lengths:
-                for backend in BACKENDS:
+                for backend in common.BACKENDS:
                     for mode in modes:
                         a = _row(table, model, suite, backend, mode, length)
                         b = _row(table, reference, suite, backend, mode, length)
@@ -185,7 +184,7 @@ def targets_section(rows):
 
 def render(rows, machine):
     table = index(rows)
-    backends = [b for b in BACKENDS if any(r["backend"] == b for r in rows)]
+    backends = [b for b in common.BACKENDS if any(r["backend"] == b for r in rows)]
     settings = sorted({(r["backend"], r["source"], r.get("jit", ""), r.get("threads", ""))
                        for r in rows if r.get("jit")})
     lines = ["# Speed and memory of the zoo, per backend", "",

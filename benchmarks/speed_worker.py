@@ -22,15 +22,38 @@ import numpy as np
 
 from benchmarks import common, speed_plain
 
-FAMILIES = ["fnet", "bert", "ff_only", "linear", "random", "fnet_hybrid", "performer",
-            "hartley", "dct", "hadamard"]
 # Zoo models with one config field changed: name -> (family, overrides).
 VARIANTS = {"fnet_fft": ("fnet", dict(fourier_implementation="fft")),
             "fnet_dft": ("fnet", dict(fourier_implementation="dft")),
             "bert_fused": ("bert", dict(attention_implementation="fused")),
             "bert_explicit": ("bert", dict(attention_implementation="explicit"))}
-SOURCES = {"keras_hub_fnet": "keras_hub", "keras_hub_bert": "keras_hub", "hf_fnet": "transformers",
-           "hf_bert": "transformers", "plain_fnet": "plain"}
+# Reference models: name -> (source, whether every layer keeps [batch, heads, length, length]
+# attention scores). Every other model name is a family of the zoo (`zoo_families`).
+REFERENCES = {"keras_hub_fnet": ("keras_hub", False), "keras_hub_bert": ("keras_hub", True),
+              "hf_fnet": ("transformers", False), "hf_bert": ("transformers", True),
+              "plain_fnet": ("plain", False)}
+SOURCES = {name: source for name, (source, _) in REFERENCES.items()}
+KERAS_HUB_BACKBONES = {"keras_hub_fnet": "FNetBackbone", "keras_hub_bert": "BertBackbone"}
+
+
+def zoo_families():
+    """The zoo's families, from its registry (`keras_fnet.FAMILIES`; imports Keras)."""
+    import keras_fnet
+
+    return list(keras_fnet.FAMILIES)
+
+
+def model_names():
+    """Every model the worker can build: the zoo's families, their variants, the references."""
+    return zoo_families() + list(VARIANTS) + list(REFERENCES)
+
+
+def check_models(names):
+    """A `ValueError` naming any model the worker cannot build (and the valid ones)."""
+    valid = model_names()
+    unknown = [name for name in names if name not in valid]
+    if unknown:
+        raise ValueError(f"unknown models {unknown}; choose from {', '.join(valid)}")
 
 
 def batch_for(spec, length):
@@ -47,12 +70,35 @@ def _device_kind():
     return backend_specific.device_kind()
 
 
+def _zoo_fields(name, spec, length):
+    """`(preset, config fields)` of a zoo model (a family or a variant) at the spec's size."""
+    if name not in VARIANTS and name not in zoo_families():
+        raise ValueError(f"{name!r} is not a model of the zoo; choose from "
+                         f"{', '.join(zoo_families() + list(VARIANTS))}")
+    family, overrides = VARIANTS.get(name, (name, {}))
+    return f"{family}_tiny", dict(
+        overrides, vocabulary_size=spec["vocabulary_size"], num_layers=spec["num_layers"],
+        hidden_dim=spec["hidden_dim"], intermediate_dim=spec["intermediate_dim"],
+        num_heads=spec["num_heads"], max_sequence_length=length)
+
+
+def quadratic_layers(name, spec):
+    """How many layers of a model keep scores quadratic in length (attention)."""
+    if name in REFERENCES:
+        return spec["num_layers"] if REFERENCES[name][1] else 0
+    from keras_fnet import get_config
+    from keras_fnet.layers import mixing_class
+
+    preset, fields = _zoo_fields(name, spec, length=8)
+    config = get_config(preset, **fields)
+    return sum(mixing_class(config.layer_mixing(i)).quadratic_in_length
+               for i in range(config.num_layers))
+
+
 def _estimated_attention_gb(model, spec, length, batch):
     """Attention scores, probabilities and dropout mask kept for the backward pass."""
-    attention_layers = {"bert": spec["num_layers"], "keras_hub_bert": spec["num_layers"],
-                        "hf_bert": spec["num_layers"],
-                        "fnet_hybrid": min(2, spec["num_layers"])}.get(model, 0)
-    return 3 * 4 * batch * spec["num_heads"] * length * length * attention_layers / 2**30
+    layers = quadratic_layers(model, spec)
+    return 3 * 4 * batch * spec["num_heads"] * length * length * layers / 2**30
 
 
 class KerasModel:
@@ -73,20 +119,7 @@ class KerasModel:
         self.y = rng.integers(0, 2, (batch,)).astype("int32")
         dtype = None if spec["dtype"] == "float32" else spec["dtype"]
         self.fourier = ""
-        if name in FAMILIES or name in VARIANTS:
-            import keras_fnet
-
-            family, overrides = VARIANTS.get(name, (name, {}))
-            model = keras_fnet.build_classifier(
-                f"{family}_tiny", compile=False, dtype=dtype, **overrides,
-                vocabulary_size=spec["vocabulary_size"], num_layers=spec["num_layers"],
-                hidden_dim=spec["hidden_dim"], intermediate_dim=spec["intermediate_dim"],
-                num_heads=spec["num_heads"], max_sequence_length=length)
-            for layer in model.encoder.layers:
-                mixing = getattr(layer, "mixing", None)
-                if getattr(mixing, "mixing_name", None) == "fourier":
-                    self.fourier = mixing.resolved_implementation(length)
-        else:
+        if name in KERAS_HUB_BACKBONES:
             import keras_hub
 
             self.source = "keras_hub"
@@ -94,17 +127,26 @@ class KerasModel:
                                  num_layers=spec["num_layers"], hidden_dim=spec["hidden_dim"],
                                  intermediate_dim=spec["intermediate_dim"], dropout=0.1,
                                  max_sequence_length=length, num_segments=4, dtype=dtype)
-            if name == "keras_hub_fnet":
-                backbone = keras_hub.models.FNetBackbone(**common_kwargs)
-                self.fourier = "ops.fft2"
+            if name == "keras_hub_bert":
+                common_kwargs["num_heads"] = spec["num_heads"]
             else:
-                backbone = keras_hub.models.BertBackbone(num_heads=spec["num_heads"], **common_kwargs)
+                self.fourier = "ops.fft2"
+            backbone = getattr(keras_hub.models, KERAS_HUB_BACKBONES[name])(**common_kwargs)
             inputs = {key: inputs[key] for key in backbone.input}
             symbolic = {key: keras.Input(shape=(None,), dtype="int32", name=key) for key in inputs}
             pooled = backbone(symbolic)["pooled_output"]
             pooled = keras.layers.Dropout(0.1)(pooled)
             logits = keras.layers.Dense(2, dtype="float32")(pooled)
             model = keras.Model(symbolic, logits)
+        else:
+            import keras_fnet
+
+            preset, fields = _zoo_fields(name, spec, length)
+            model = keras_fnet.build_classifier(preset, compile=False, dtype=dtype, **fields)
+            for layer in model.encoder.layers:
+                mixing = getattr(layer, "mixing", None)
+                if getattr(mixing, "mixing_name", None) == "fourier":
+                    self.fourier = mixing.resolved_implementation(length)
         optimizer = keras.optimizers.AdamW(learning_rate=1e-4, weight_decay=0.01, epsilon=1e-6)
         model.compile(optimizer=optimizer,
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -327,6 +369,11 @@ def worker(spec):
 
     backend = keras.backend.backend()
     log = common.progress
+    try:
+        check_models(spec["models"])
+    except ValueError as error:
+        log(f"error: {error}")
+        sys.exit(2)
     device_memory = DeviceMemory(backend)
     threads = _threads(backend, spec.get("threads"))
     # One-time costs (imports, runtime and compiler start-up) go here, so that

@@ -79,6 +79,7 @@ class AttentionMixing(MixingLayer):
     """
 
     uses_heads = True
+    quadratic_in_length = True
 
     def __init__(self, num_heads, dropout=0.0, implementation="auto", kernel_initializer=None,
                  **kwargs):

@@ -70,6 +70,7 @@ class MixingLayer(keras.layers.Layer):
 
     mixing_name = None
     uses_heads = False
+    quadratic_in_length = False  # Keeps [batch, heads, length, length] scores (benchmarks read it).
 
     @classmethod
     def from_encoder_config(cls, config, index, **kwargs):

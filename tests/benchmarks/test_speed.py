@@ -64,6 +64,29 @@ def test_speed_records_models_over_the_limits(tmp_path):
     assert (tmp_path / "speed_lengths.png").exists() or "timeout" in (tmp_path / "speed.md").read_text()
 
 
+def test_worker_builds_every_family_of_the_registry_and_refuses_others(tmp_path, capsys):
+    import keras_fnet
+    from benchmarks import speed_worker
+
+    names = speed_worker.model_names()
+    assert set(keras_fnet.FAMILIES) <= set(names)
+    with pytest.raises(ValueError, match=r"unknown models \['fnte'\]; choose from fnet, "):
+        speed_worker.check_models(["fnet", "fnte"])
+    with pytest.raises(ValueError, match="'hf_bert' is not a model of the zoo"):
+        speed_worker.KerasModel("hf_bert", {"vocabulary_size": 10, "dtype": "float32"}, 4, 1)
+    # Attention layers keep length x length scores: BERT in every block, the hybrid in its
+    # top two, the others (Fourier, Performer's linear attention, ...) in none.
+    spec = dict(num_layers=4, hidden_dim=16, intermediate_dim=16, num_heads=2,
+                vocabulary_size=10)
+    expected = {"bert": 4, "fnet_hybrid": 2, "fnet": 0, "performer": 0, "bert_fused": 4,
+                "hf_bert": 4, "keras_hub_fnet": 0}
+    assert {name: speed_worker.quadratic_layers(name, spec) for name in expected} == expected
+    with pytest.raises(SystemExit, match="refused --models fnet,fnte"):
+        speed.main(["--quick", "--suite", "small", "--backends", keras.backend.backend(),
+                    "--models", "fnet,fnte", "--out", str(tmp_path)])
+    assert "unknown models ['fnte']" in capsys.readouterr().out
+
+
 def test_suite_flags_override_presets():
     args = speed.parse_args(["--suite", "lengths", "--lengths", "64,128", "--batch", "3",
                              "--hidden-dim", "32", "--models", "fnet"])
