@@ -119,6 +119,10 @@ def test_registry_knows_each_task():
                        for where in ("--data-dir", "--train-file", "scikit-learn")), name
     with pytest.raises(ValueError, match="Unknown task 'glue/nope'.*glue/mnli.*listops"):
         registry.get_task("glue/nope")
+    from keras_fnet.data import registry as old_registry  # The old import path still works.
+
+    assert old_registry.get_task is registry.get_task and old_registry.task_names() == \
+        registry.task_names()
 
 
 def test_a_new_task_is_one_registration(monkeypatch):
