@@ -44,7 +44,8 @@ def index_page(pages):
              "Every report the benchmark and study scripts wrote into `benchmarks/results/`, as "
              "they wrote it. A folder holds one run (a rerun, an A/B, a study at other settings).",
              ""]
-    reports = sorted((os.path.dirname(uri), uri, path) for uri, path in pages if uri.endswith(".md"))
+    reports = sorted((os.path.dirname(uri), uri, path) for uri, path in pages
+                     if uri.endswith(".md"))
     folder = None
     for _, uri, path in reports:
         relative = uri[len(PREFIX) + 1:]

@@ -1,6 +1,6 @@
 """Pretraining study: every family pretrained with MLM + NSP on real English prose, then fine-tuned.
 
-    python -m benchmarks.pretraining                 # the committed study (docs: guides/benchmarks.md)
+    python -m benchmarks.pretraining                 # the committed study (guides/benchmarks.md)
     python -m benchmarks.pretraining --quick         # a minutes-long check of the pipeline
     python -m benchmarks.pretraining --corpus DIR    # another reStructuredText/text corpus
 
