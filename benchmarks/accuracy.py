@@ -61,6 +61,9 @@ def parse_args(argv=None):
     p.add_argument("--results-dir", default="benchmarks/results", help="where the CSV/MD/PNG go")
     p.add_argument("--quick", action="store_true",
                    help="3 families, 1 seed, 30 steps, tiny data: checks the pipeline in minutes")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite accuracy_<task>.md from the CSVs in --results-dir (give the "
+                        "study's flags: the report states them); the plots are kept")
     args = p.parse_args(argv)
     if args.quick:
         args.families = [f for f in ("fnet", "ff_only", "bert") if f in args.families] or args.families[:1]
@@ -128,8 +131,20 @@ def write_csv(path, rows):
         writer.writerows(rows)
 
 
-def summarize(args, rows, cross_rows):
-    """Markdown: mean and spread per family, relative to FNet and the majority class."""
+def read_csv(path):
+    """The rows `write_csv` wrote, with their numbers as numbers."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r["accuracy"] = float(r["accuracy"])
+        r["train_seconds"] = float(r["train_seconds"]) if r["train_seconds"] != "" else ""
+    return rows
+
+
+def summarize(args, rows, cross_rows, plots=()):
+    """Markdown: mean and spread per family, relative to FNet and the majority class.
+
+    `plots`: `(file name, caption)` of the plots drawn beside the report."""
     by_model = {}
     for r in rows:
         by_model.setdefault(r["model"], []).append(r)
@@ -160,7 +175,24 @@ def summarize(args, rows, cross_rows):
                   "| backend | model | seed | accuracy | train seconds |", "|---|---|---|---|---|"]
         lines += [f"| {r['backend']} | {r['model']} | {r['seed']} | {r['accuracy']:.4f} | "
                   f"{r['train_seconds']:.0f} |" for r in cross_rows]
+    for name, caption in plots:
+        lines += ["", f"![{caption}]({name})"]
     return "\n".join(lines) + "\n"
+
+
+def plots_beside(stem):
+    """The plots of a study that exist beside `stem`.md, with their captions."""
+    captions = [(".png", "accuracy against training time"),
+                ("_backends.png", "loss curves of the same run on each backend")]
+    return [(os.path.basename(stem + suffix), caption) for suffix, caption in captions
+            if os.path.exists(stem + suffix)]
+
+
+def write_report(args, stem, rows, cross_rows):
+    """`<stem>.md`, written whole, linking the plots that exist."""
+    from benchmarks import common
+
+    common.write_text(stem + ".md", summarize(args, rows, cross_rows, plots_beside(stem)))
 
 
 def plot(args, rows, cross_runs, path, backends_path):
@@ -208,6 +240,13 @@ def plot(args, rows, cross_runs, path, backends_path):
 def main(argv=None):
     args = parse_args(argv)
     os.makedirs(args.results_dir, exist_ok=True)
+    stem = os.path.join(args.results_dir, f"accuracy_{args.task}")
+    if args.report_only:
+        cross_csv = stem + "_backends.csv"
+        cross_rows = read_csv(cross_csv) if os.path.exists(cross_csv) else []
+        write_report(args, stem, read_csv(stem + ".csv"), cross_rows)
+        print(f"wrote {stem}.md")
+        return
     plan = [(args.backend, family, seed) for seed in args.seeds for family in args.families]
     cross = []
     if args.cross_backend_family:
@@ -228,14 +267,12 @@ def main(argv=None):
     cross_rows = [row(args, family, seed, train_once(args, backend, family, seed))
                   for backend, family, seed in cross]
 
-    stem = os.path.join(args.results_dir, f"accuracy_{args.task}")
     write_csv(stem + ".csv", rows)
     if cross_rows:
         write_csv(stem + "_backends.csv", cross_rows)
-    with open(stem + ".md", "w") as f:
-        f.write(summarize(args, rows, cross_rows))
     plot(args, rows, [(b, s, run_dir(args, b, f, s)) for b, f, s in cross], stem + ".png",
          stem + "_backends.png")
+    write_report(args, stem, rows, cross_rows)
     print(open(stem + ".md").read())
     print(f"wrote {stem}.csv/.md/.png in {time.time() - start:.0f}s")
 

@@ -1,7 +1,7 @@
 """JAX on CPU: does an XLA flag or the thread count bring fnet to its limit?
 
 On this CPU JAX is the slowest backend and its FFT costs the most (see the
-README's speed section). This runs the speed worker's fnet, plain JAX FNet
+speed report, benchmarks/results/speed.md). This runs the speed worker's fnet, plain JAX FNet
 (`plain_fnet`) and ff_only at a suite's shape once per configuration, each in
 its own process (XLA reads its flags when it starts). Within a configuration
 the three models are timed in interleaved rounds, so fnet / plain_fnet (the

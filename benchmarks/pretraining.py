@@ -1,6 +1,6 @@
 """Pretraining study: every family pretrained with MLM + NSP on real English prose, then fine-tuned.
 
-    python -m benchmarks.pretraining                 # the committed study (see README)
+    python -m benchmarks.pretraining                 # the committed study (guides/benchmarks.md)
     python -m benchmarks.pretraining --quick         # a minutes-long check of the pipeline
     python -m benchmarks.pretraining --corpus DIR    # another reStructuredText/text corpus
 
@@ -101,7 +101,8 @@ def parse_args(argv=None):
     p.add_argument("--results-dir", default="benchmarks/results",
                    help="where the CSV/MD/PNG go")
     p.add_argument("--report-only", action="store_true",
-                   help="tables and plots from the finished runs; train nothing")
+                   help="tables and plots from the finished runs (or, with none in --runs-dir, "
+                        "from --results-dir/pretraining.csv); train nothing")
     p.add_argument("--quick", action="store_true",
                    help="3 families, 1 seed, 1 size, 20 steps: checks the pipeline in minutes")
     args = p.parse_args(argv)
@@ -228,6 +229,20 @@ def write_csv(path, rows):
     os.replace(temporary, path)
 
 
+def read_csv(path):
+    """The rows `write_csv` wrote, with their numbers as numbers."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for key in ("seed", "steps"):
+            r[key] = int(r[key])
+        for key in ("mlm_accuracy", "nsp_accuracy", "downstream_accuracy", "train_seconds",
+                    "steps_per_second", "finetune_seconds"):
+            r[key] = float(r[key])
+        r["parameters"] = int(r["parameters"]) if r["parameters"] else ""
+    return rows
+
+
 def report_finished(args, manifest, files, runs):
     """Tables and plots from the finished pretraining runs, without training; a run whose
     fine-tuning has not finished has no downstream accuracy (NaN)."""
@@ -242,10 +257,16 @@ def report_finished(args, manifest, files, runs):
         finetuned = run.finished_results(finetune_spec(args, files, family, size, seed))
         rows.append(row(family, size, seed, pretrained, finetuned))
         curves[(family, size, seed)] = pretrained["history"]
+    stem = os.path.join(args.results_dir, "pretraining")
+    if not rows and os.path.exists(stem + ".csv"):
+        # No run directories here (another machine made the runs): report the committed rows.
+        rows = read_csv(stem + ".csv")
+        print(f"no finished runs in {args.runs_dir}: reporting the {len(rows)} rows of "
+              f"{stem}.csv (the curves plot is kept)")
+        return pretraining_report.write(args, manifest, rows, curves, stem)
     print(f"reporting {len(rows)} finished runs of {len(runs)} "
           f"({sum(r['downstream_accuracy'] == r['downstream_accuracy'] for r in rows)} "
           "fine-tuned)")
-    stem = os.path.join(args.results_dir, "pretraining")
     write_csv(stem + ".csv", rows)
     pretraining_report.write(args, manifest, rows, curves, stem)
 
@@ -255,10 +276,14 @@ def main(argv=None):
     from benchmarks import pretraining_report
 
     os.makedirs(args.results_dir, exist_ok=True)
-    manifest = pretraining_corpus.prepare(
-        args.corpus, args.data_dir, vocab_size=args.vocab_size, seed=args.data_seed,
-        held_out_fraction=args.held_out_fraction, num_classes=args.downstream_classes,
-        per_class=tuple(args.per_class))
+    saved = pretraining_report.saved_corpus(os.path.join(args.results_dir, "pretraining"))
+    if args.report_only and saved is not None:
+        manifest = saved  # The corpus of the committed runs, which this machine may not have.
+    else:
+        manifest = pretraining_corpus.prepare(
+            args.corpus, args.data_dir, vocab_size=args.vocab_size, seed=args.data_seed,
+            held_out_fraction=args.held_out_fraction, num_classes=args.downstream_classes,
+            per_class=tuple(args.per_class))
     files = pretraining_corpus.paths(args.data_dir)
     runs = plan(args)
     print(f"corpus {args.corpus}: {manifest['paragraphs']} paragraphs, "

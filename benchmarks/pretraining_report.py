@@ -6,6 +6,7 @@
 `<stem>_ordering.png` (each family's share of BERT here against the paper's).
 """
 
+import json
 import os
 import statistics
 
@@ -59,8 +60,8 @@ def shares(rows, size, key):
     return {f: _mean([r[key] for r in rs]) / bert for f, rs in grouped.items()}
 
 
-def summary(args, manifest, rows):
-    """The Markdown report."""
+def summary(args, manifest, rows, plots=()):
+    """The Markdown report; `plots`: `(file name, caption)` of the plots beside it."""
     grouped = by_family(rows, args.size)
     order = sorted(grouped, key=lambda f: -_mean([r["downstream_accuracy"]
                                                   for r in grouped[f]]))
@@ -117,6 +118,8 @@ def summary(args, manifest, rows):
                         lines.append(f"| {family} | {size} | {r['mlm_accuracy']:.3f} | "
                                      f"{_spread([r['downstream_accuracy']])} | "
                                      f"{r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |")
+    for name, caption in plots:
+        lines += ["", f"![{caption}]({name})"]
     lines += ["", f"Paper: {PAPER_SOURCE}", ""]
     return "\n".join(lines)
 
@@ -257,15 +260,36 @@ def _save(fig, path):
     os.replace(temporary, path)
 
 
+PLOTS = (("_curves.png", "MLM accuracy while pretraining"),
+         ("_pareto.png", "speed-accuracy across sizes"),
+         ("_ordering.png", "families against BERT, here and in the paper"))
+
+
 def write(args, manifest, rows, curves, stem):
-    """The Markdown table and the three plots of the study, each file written whole."""
-    temporary = f"{stem}.md.tmp{os.getpid()}"
-    with open(temporary, "w") as f:
-        f.write(summary(args, manifest, rows))
-    os.replace(temporary, stem + ".md")
+    """The three plots of the study, then the Markdown report linking the plots beside it
+    (without `curves`, an existing curves plot is kept) and the corpus manifest
+    (`<stem>_corpus.json`, so that the report can be redrawn without the corpus); each file
+    written whole."""
     if curves:
         plot_curves(args, curves, stem + "_curves.png")
     if len({r["size"] for r in rows}) > 1:
         plot_pareto(args, rows, stem + "_pareto.png")
     if "bert" in {r["family"] for r in rows}:
         plot_ordering(args, rows, stem + "_ordering.png")
+    plots = [(os.path.basename(stem + suffix), caption) for suffix, caption in PLOTS
+             if os.path.exists(stem + suffix)]
+    for path, text in ((stem + "_corpus.json", json.dumps(manifest, indent=1, sort_keys=True)),
+                       (stem + ".md", summary(args, manifest, rows, plots))):
+        temporary = f"{path}.tmp{os.getpid()}"
+        with open(temporary, "w") as f:
+            f.write(text)
+        os.replace(temporary, path)
+
+
+def saved_corpus(stem):
+    """The corpus manifest `write` saved beside `<stem>.md`, or None."""
+    path = stem + "_corpus.json"
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)

@@ -5,7 +5,7 @@ The runner: parses the flags, runs one worker process per (suite, backend)
 (`benchmarks.speed_report`: `speed.md`, with the targets of
 `benchmarks.speed_targets`) and the plots (`benchmarks.speed_plots`).
 
-    python -m benchmarks.speed --threads 2          # as the committed run (see the README)
+    python -m benchmarks.speed --threads 2          # as the committed run (docs: guides/benchmarks.md)
     python -m benchmarks.speed --quick              # seconds: toy sizes, smoke test
     python -m benchmarks.speed --suite small --backends torch --models fnet,plain_fnet
     python -m benchmarks.speed --report-only        # redraw speed.md and plots from speed.csv

@@ -34,7 +34,7 @@ def lengths_plot(rows, out):
     backends = [b for b in common.BACKENDS
                 if any(r["backend"] == b and r["suite"].startswith("lengths") for r in rows)]
     if not panels or not backends:
-        return
+        return None
     plt = _plt()
     fig, axes = plt.subplots(len(panels), len(backends), figsize=(5 * len(backends), 3.4 * len(panels)),
                              squeeze=False, sharey="row")
@@ -63,13 +63,14 @@ def lengths_plot(rows, out):
     fig.tight_layout()
     fig.savefig(os.path.join(out, "speed_lengths.png"), dpi=90)
     plt.close(fig)
+    return "speed_lengths.png"
 
 
 def ratios_plot(checks, out):
     checks = [c for c in checks if c["sense"] != "info" or "speed-up" in c["target"]]
     names = list(dict.fromkeys(c["target"] for c in checks))
     if not names:
-        return
+        return None
     plt = _plt()
     fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 4.5), squeeze=False)
     for ax, name in zip(axes[0], names):
@@ -90,8 +91,10 @@ def ratios_plot(checks, out):
     fig.tight_layout()
     fig.savefig(os.path.join(out, "speed_ratios.png"), dpi=90)
     plt.close(fig)
+    return "speed_ratios.png"
 
 
 def draw(rows, out, checks):
-    lengths_plot(rows, out)
-    ratios_plot(checks, out)
+    """Draw the plots the rows allow; returns the names of the files written."""
+    drawn = [lengths_plot(rows, out), ratios_plot(checks, out)]
+    return [name for name in drawn if name]

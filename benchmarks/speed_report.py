@@ -1,4 +1,6 @@
-"""The speed benchmark's report: `speed.md` from `speed.csv` (plots: `speed_plots`).
+"""The speed benchmark's report: `speed.md` and `speed_lengths.md` from `speed.csv`.
+
+The plots are drawn by `speed_plots`.
 
 Every time is shown as `median (min-max)` over its interleaved rounds; a cell
 whose spread stayed above the limit after its second timing is starred. Ratios
@@ -175,47 +177,81 @@ def targets_section(rows):
         met = "" if c["met"] is None else ("yes" if c["met"] else "**no**")
         body.append([c["target"], c["suite"], c["length"], c["backend"], c["mode"], c["models"],
                      f"{c['value']:.2f} ({c['low']:.2f}-{c['high']:.2f})", limit, met])
-    return ["## Targets of issue 14", "",
+    return ["## Targets", "",
             "Ratio of step times, median (min-max) of the per-round ratios of interleaved timings.", "",
             common.markdown_table(["target", "suite", "length", "backend", "mode", "rows", "ratio", "limit",
                                    "met"],
                                   body), ""]
 
 
-def render(rows, machine):
-    table = index(rows)
-    backends = [b for b in common.BACKENDS if any(r["backend"] == b for r in rows)]
+INTRO = ("Produced by `python -m benchmarks.speed`. Models of one backend, length and mode are "
+         "timed in interleaved rounds in one process; compare them as ratios. The load lines say "
+         "how busy the machine was.")
+
+
+def _settings(rows):
     settings = sorted({(r["backend"], r["source"], r.get("jit", ""), r.get("threads", ""))
                        for r in rows if r.get("jit")})
-    lines = ["# Speed and memory of the zoo, per backend", "",
-             "Produced by `python -m benchmarks.speed` (see the README for the exact command). "
-             "Models of one backend, length and mode are timed in interleaved rounds in one "
-             "process; compare them as ratios. The load lines say how busy the machine was.", ""]
-    lines += targets_section(rows)
-    lines += ["Compilation and threads: " + "; ".join(
+    return ["Compilation and threads: " + "; ".join(
         f"{b} {s}: {j}, threads {t or 'default'}" for b, s, j, t in settings) + ".", ""]
-    for suite in list(SINGLE_LENGTH) + list(BY_LENGTH):
+
+
+def _sections(rows, suites, section):
+    table = index(rows)
+    backends = [b for b in common.BACKENDS if any(r["backend"] == b for r in rows)]
+    lines = []
+    for suite in suites:
         suite_rows = [r for r in rows if r["suite"] == suite]
         if suite_rows:
-            section = single_length_section if suite in SINGLE_LENGTH else by_length_section
             lines += section(suite, suite_rows, table, backends)
-    if any(r["suite"] in BY_LENGTH for r in rows):
-        lines += ["![time and memory vs length](speed_lengths.png)", ""]
-    if any(r["suite"] in SINGLE_LENGTH for r in rows):
+    return lines
+
+
+def has_lengths(rows):
+    return any(r["suite"] in BY_LENGTH for r in rows)
+
+
+def render(rows, machine, plots=()):
+    """`speed.md`: the targets and the suites at one length; `plots`: the files drawn."""
+    lines = ["# Speed and memory of the zoo, per backend", "", INTRO, ""]
+    lines += targets_section(rows)
+    lines += _settings(rows)
+    lines += _sections(rows, SINGLE_LENGTH, single_length_section)
+    if "speed_ratios.png" in plots:
         lines += ["![ratios to each backend's references](speed_ratios.png)", ""]
+    if has_lengths(rows):
+        lines += ["Time and memory by sequence length: [speed_lengths.md](speed_lengths.md).", ""]
+    lines += ["## Machine", "", common.machine_markdown(machine), ""]
+    return "\n".join(lines)
+
+
+def render_lengths(rows, machine, plots=()):
+    """`speed_lengths.md`: the length sweeps; `plots`: the files drawn."""
+    lines = ["# Speed and memory by sequence length", "", INTRO, ""]
+    lines += _settings([r for r in rows if r["suite"] in BY_LENGTH])
+    lines += _sections(rows, BY_LENGTH, by_length_section)
+    if "speed_lengths.png" in plots:
+        lines += ["![time and memory vs length](speed_lengths.png)", ""]
     lines += ["## Machine", "", common.machine_markdown(machine), ""]
     return "\n".join(lines)
 
 
 def write(out, machine=None):
+    """`speed.md`, `speed_lengths.md` (when the run has length sweeps) and the plots."""
     rows = common.read_csv(os.path.join(out, "speed.csv"))
     if machine is None:
         machine = common.saved_machine(out, "speed")
-    common.write_text(os.path.join(out, "speed.md"), render(rows, machine))
     try:
-        speed_plots.draw(rows, out, targets(rows))
+        plots = speed_plots.draw(rows, out, targets(rows))
     except ImportError as error:  # A bare GPU host may have no matplotlib.
         print(f"speed: no plots ({error})")
+        plots = []
+    common.write_text(os.path.join(out, "speed.md"), render(rows, machine, plots))
+    lengths = os.path.join(out, "speed_lengths.md")
+    if has_lengths(rows):
+        common.write_text(lengths, render_lengths(rows, machine, plots))
+    elif os.path.exists(lengths):  # Left by an earlier run in the same folder.
+        os.remove(lengths)
 
 
 def reproduction(reference_rows, rows):

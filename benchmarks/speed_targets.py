@@ -1,4 +1,4 @@
-"""The targets of issue 14, as data: one row per ratio the report checks.
+"""The speed targets, as data: one row per ratio the report checks.
 
 Each row: (name, suites, modes, model, reference, limit, sense).
 `reference` is a model name, or `FASTEST_BERT` (the fastest of the BERT rows
