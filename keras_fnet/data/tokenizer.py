@@ -156,12 +156,15 @@ def train_sentencepiece_from_texts(
     texts = [t for t in texts if t.strip()]
     if not texts:
         raise TokenizerError("no text to train a vocabulary on (every text is blank).")
+    # SentencePiece skips sentences longer than this (4192 bytes by default) without a word.
+    longest = max(len(t.encode("utf-8", "replace")) for t in texts)
     kwargs = dict(
         sentence_iterator=iter(texts),
         vocab_size=vocab_size,
         model_type=model_type,
         character_coverage=character_coverage,
         input_sentence_size=input_sentence_size,
+        max_sentence_length=max(4192, longest),
         shuffle_input_sentence=True,
         pad_id=0,
         unk_id=1,

@@ -81,3 +81,16 @@ def test_jsonl_text_with_a_line_separator(tmp_path):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                     encoding="utf-8")
     assert read_table(str(path), ("text", "label"))["text"] == [r["text"] for r in rows]
+
+
+def test_long_texts_train_the_vocabulary():
+    """SentencePiece skips sentences over 4192 bytes without a word: a file of long texts got a
+    vocabulary of its few short ones."""
+    import sentencepiece as spm
+
+    from keras_fnet.data.tokenizer import train_sentencepiece_from_texts
+
+    proto = train_sentencepiece_from_texts(["abc " * 2000] * 10 + ["xyz"] * 10, None, 400,
+                                           hard_vocab_limit=False)
+    pieces = spm.SentencePieceProcessor(model_proto=proto)
+    assert pieces.piece_to_id("▁abc") != pieces.unk_id()
