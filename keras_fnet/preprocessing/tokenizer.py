@@ -29,7 +29,7 @@ import keras
 import keras_hub
 import tensorflow as tf
 
-from keras_fnet.data.tokenizer import TokenizerError, check_proto
+from keras_fnet.data.tokenizer import check_proto
 
 VOCABULARY_FILENAME = "vocabulary.spm"
 

@@ -171,8 +171,6 @@ def test_damaged_hugging_face_directory(hf_directory, name, damage):
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    import keras
-
     import keras_fnet
     from training import checkpoints
     from training.run_dir import RunDir
@@ -183,7 +181,6 @@ def checkpoint(tmp_path_factory):
     state = {"fingerprint": "f", "history": {"loss": [1.0]}, "train_time_s": 1.0}
     with RunDir(directory, lock=False) as run:
         checkpoints.save(model, run, state)
-    del keras
     return os.path.join(directory, checkpoints.CHECKPOINT_NAME), state
 
 
