@@ -137,7 +137,37 @@ def prepare(plan):
         raise UserError(f"--max-length {plan.max_length}: task {task.name} needs at least "
                         f"{task.min_length}.")
     if spec.init_from:
-        _load_encoder(spec.init_from, plan.prepared.info, plan.max_length)
+        config = _load_encoder(spec.init_from, plan.prepared.info, plan.max_length).config
+    else:
+        from keras_fnet.config import get_config
+
+        try:
+            config = get_config(spec.model_name, **spec.overrides)
+        except ValueError:
+            return  # `build` names the bad setting.
+    _check_batch_memory(spec.batch_size, plan.strategy.num_replicas, plan.max_length,
+                        config.hidden_dim)
+
+
+def _memory_bytes():
+    """This machine's physical memory in bytes (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_batch_memory(batch_size, num_replicas, max_length, hidden_dim):
+    """Refuse a batch whose embedding output alone (one float32 [batch, length, hidden]
+    tensor per replica, a lower bound of what a step holds) exceeds this machine's memory."""
+    need = 4 * (batch_size // num_replicas) * max_length * hidden_dim
+    have = _memory_bytes()
+    if have and need > have:
+        raise UserError(
+            f"--batch-size {batch_size}: one layer's activations at --max-length "
+            f"{max_length} and width {hidden_dim} alone take {need / 2**30:,.0f} GiB, more "
+            f"than this machine's {have / 2**30:,.0f} GiB; lower --batch-size (or "
+            "--max-length).")
 
 
 # RunSpec fields that are TaskOptions fields of the same name.

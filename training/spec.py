@@ -184,19 +184,25 @@ class RunSpec:
     # ---- Validation ------------------------------------------------------------
 
     def validated(self):
-        """This spec, checked field by field and across fields; raises SpecError."""
+        """This spec, checked field by field and across fields, numbers of their own type
+        (`"8"` or `8.0` given for an integer setting is `8`); raises SpecError."""
+        parsed = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             number, choices = f.metadata["number"], f.metadata["choices"]
             if value is None:
+                if f.default is not None:
+                    raise SpecError(f"{flag(f.name)}: needs a value (default {f.default}).")
                 continue
             if number is not None:
                 try:
-                    number.parse(value)
+                    parsed[f.name] = number.parse(value)
                 except SpecError as e:
-                    raise SpecError(f"{flag(f.name)} {value}: {e}") from None
+                    raise SpecError(f"{flag(f.name)} {value!r:.40}: {e}") from None
             if choices is not None and value not in choices:
                 raise SpecError(f"{flag(f.name)} {value}: choose from {', '.join(choices)}.")
+        if any(type(v) is not type(getattr(self, k)) for k, v in parsed.items()):
+            return dataclasses.replace(self, **parsed).validated()
         spe = self.steps_per_execution
         for name in ("steps", "checkpoint_every", "eval_every"):
             if getattr(self, name) % spe:

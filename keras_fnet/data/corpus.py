@@ -38,6 +38,7 @@ import numpy as np
 
 from keras_fnet.data import base
 from keras_fnet.data import tokenizer as tk
+from keras_fnet.data.text_files import DataFileError
 
 DEFAULT_VOCAB_SIZE = 8000
 VOCABULARY_FILENAME = "vocabulary.spm"
@@ -59,7 +60,8 @@ def corpus_files(paths):
         else:
             raise FileNotFoundError(f"Corpus path {path} not found.")
     if not files:
-        raise ValueError(f"No text files in {list(paths)}.")
+        raise DataFileError(f"{', '.join(map(str, paths))}: no text files (hidden files are "
+                            "skipped).")
     return files
 
 
@@ -129,12 +131,12 @@ class CorpusPretrainingData:
             held = _read_documents(validation_paths, stats)
             if not documents or not held:
                 empty = list(paths) if not documents else list(validation_paths)
-                raise ValueError(f"The corpus {empty} has no documents.")
+                raise DataFileError(f"The corpus {empty} has no documents.")
             documents = {"train": ["\n".join(d) for d in documents],
                          "validation": ["\n".join(d) for d in held]}
         else:
             if len(documents) < 2:
-                raise ValueError(
+                raise DataFileError(
                     f"The corpus {list(paths)} has {len(documents)} document(s); pretraining "
                     f"needs at least 2 (documents are separated by blank lines)."
                 )
@@ -145,13 +147,22 @@ class CorpusPretrainingData:
                          for s, index in splits.items()}
         stats["documents"] = {s: len(d) for s, d in documents.items()}
         if vocabulary is None:
-            os.makedirs(work_dir, exist_ok=True)
             sentences = [s for d in documents["train"] for s in d.split("\n")]
+            try:
+                proto = tk.train_sentencepiece_from_texts(sentences, None, vocab_size,
+                                                          hard_vocab_limit=False)
+            except tk.TokenizerError as e:
+                raise DataFileError(f"The corpus {list(paths)}: {e} (--vocab-size; the default "
+                                    f"{DEFAULT_VOCAB_SIZE} is an upper bound that a small "
+                                    "corpus stays below).") from None
+            os.makedirs(work_dir, exist_ok=True)
             vocabulary = os.path.join(work_dir, VOCABULARY_FILENAME)
-            tk.write_whole(vocabulary, tk.train_sentencepiece_from_texts(
-                sentences, None, vocab_size, hard_vocab_limit=False))
+            tk.write_whole(vocabulary, proto)
         elif not os.path.isfile(vocabulary):
             raise FileNotFoundError(f"Vocabulary {vocabulary} not found.")
+        else:
+            with open(vocabulary, "rb") as f:
+                tk.check_proto(f.read(), vocabulary)
         return cls(documents, vocabulary, stats)
 
     @property
@@ -193,7 +204,7 @@ class CorpusPretrainingData:
 
         base.check_split("pretrain", split, SPLITS)
         if not any("\n" in d for d in self.documents[split]):
-            raise ValueError(
+            raise DataFileError(
                 f"No document of the {split} split has two sentences or more; NSP pairs "
                 "need them (documents are separated by blank lines, sentences end with "
                 "'.', '!' or '?').")

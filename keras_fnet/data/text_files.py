@@ -22,10 +22,19 @@ Entry point (the `text_classification` task of the training CLI):
 * With no `vocabulary`, a SentencePiece vocabulary (at most `vocab_size`
   pieces, byte fallback) is trained on the training texts and written whole
   to `work_dir/vocabulary.spm`.
-* Bad files raise `DataFileError` (a `ValueError`) with a one-line message:
-  unknown extension, empty file, a missing column (the columns found are
-  named), bytes that are not UTF-8 (the line is named), a label seen only
-  outside the training file.
+* Bad files raise `DataFileError` (a `ValueError`) with a one-line message
+  naming the file and, where there is one, the line: unknown extension, empty
+  file, a missing or repeated column (the columns found are named), bytes
+  that are not UTF-8, a NUL byte, a row with more or fewer fields than the
+  header, quoting left open, a JSON list/object or a fractional number as a
+  value, a text column blank in every row (one blank in some rows is kept,
+  with a warning that counts them), the same column given twice, a
+  vocabulary size below what the texts need (the minimum is stated), a
+  vocabulary file that is not a SentencePiece model, a batch larger than the
+  split it batches, a label seen only outside the training file.
+* CSV/TSV fields have no size limit (the file is read into memory whole);
+  quoting is strict, so a quote left open is an error, not a field that
+  swallows the rest of the file.
 
 The batches come from the same `ClassifierPreprocessor` that
 `preprocessor()` returns, so the exported model tokenizes as training did.
@@ -38,6 +47,7 @@ import dataclasses
 import io
 import json
 import os
+import warnings
 from typing import Dict, Optional, Tuple
 
 from keras_fnet.data import base
@@ -65,37 +75,82 @@ def _decode(path, raw):
 
 def _read_delimited(delimiter):
     def read(path, text):
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = list(reader)
-        return list(reader.fieldnames or []), rows
+        """(header, [(line, {column: value})]) with strict quoting and no field-size limit
+        (the file is in memory already; a quote left open is an error, not a huge field)."""
+        limit = csv.field_size_limit()
+        csv.field_size_limit(max(limit, len(text) + 1))
+        try:
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+            header, rows, start = None, [], 1
+            for fields in reader:
+                if header is None:
+                    header = fields
+                elif fields:
+                    if len(fields) != len(header):
+                        raise DataFileError(
+                            f"{path}: line {start} has {len(fields)} fields but the header has "
+                            f"{len(header)}; quote a text that holds {_NAMES[delimiter]} or "
+                            "a line break (\"...\").")
+                    rows.append((start, dict(zip(header, fields))))
+                start = reader.line_num + 1
+        except csv.Error as e:
+            raise DataFileError(f"{path}: line {start}: {e} (a quote (\") left open or "
+                                "followed by text); check the quoting.") from None
+        finally:
+            csv.field_size_limit(limit)
+        return header or [], rows
 
     return read
 
 
+_NAMES = {",": "a comma", "\t": "a tab"}
+
+
 def _read_jsonl(path, text):
     rows, columns = [], {}
-    for number, line in enumerate(text.splitlines(), 1):
+    # Lines end at "\n" only: a JSON string may hold U+2028 and other line separators.
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataFileError(f"{path}: line {number} is not JSON ({e.msg}).") from None
+        except (json.JSONDecodeError, RecursionError) as e:
+            reason = getattr(e, "msg", "nested too deeply")
+            raise DataFileError(f"{path}: line {number} is not JSON ({reason}).") from None
         if not isinstance(row, dict):
             raise DataFileError(f"{path}: line {number} is not a JSON object.")
         columns.update(dict.fromkeys(row))
-        rows.append(row)
+        rows.append((number, row))
     return list(columns), rows
 
 
 READERS = {".csv": _read_delimited(","), ".tsv": _read_delimited("\t"), ".jsonl": _read_jsonl}
 
 
-def read_table(path, columns):
-    """The given columns of a data file, as a dict of lists of values.
+def _value(path, line, column, value):
+    """A table value as a string; integral floats as integers (`1.0` is class `1`)."""
+    if value is None:
+        raise DataFileError(f"{path}: line {line} has no value for {column!r}.")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise DataFileError(f"{path}: line {line}: {column!r} is {value!r}; use a string "
+                                "or an integer.")
+        value = int(value)
+    if isinstance(value, (list, dict)):
+        raise DataFileError(f"{path}: line {line}: {column!r} holds a JSON "
+                            f"{'list' if isinstance(value, list) else 'object'}; use a string "
+                            "or a number.")
+    return str(value)
 
-    Raises `DataFileError` for an unknown extension, an empty file, a missing
-    column, a row without a value in a column, or bytes that are not UTF-8.
+
+def read_table(path, columns):
+    """The given columns of a data file, as a dict of lists of strings.
+
+    Raises `DataFileError` (naming the file and the line) for an unknown
+    extension, an empty file, a missing or repeated column, a row without a
+    value in a column, a row with more or fewer fields than the header,
+    quoting left open, a JSON list/object or a non-integral number as a value,
+    or bytes that are not UTF-8.
     """
     extension = os.path.splitext(path)[1].lower()
     if extension not in READERS:
@@ -107,6 +162,9 @@ def read_table(path, columns):
         raise DataFileError(f"{path}: file not found.")
     with open(path, "rb") as f:
         text = _decode(path, f.read())
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise DataFileError(f"{path}: line {line} holds a NUL byte; is it a text file?")
     found, rows = READERS[extension](path, text)
     if not rows:
         raise DataFileError(f"{path}: the file has no rows.")
@@ -116,14 +174,33 @@ def read_table(path, columns):
             f"{path}: no column {', '.join(map(repr, missing))}; columns found: "
             f"{', '.join(map(repr, found))}."
         )
+    repeated = [c for c in dict.fromkeys(columns) if found.count(c) > 1]
+    if repeated:
+        raise DataFileError(f"{path}: the header names {', '.join(map(repr, repeated))} "
+                            "more than once.")
     table = {c: [] for c in columns}
-    for number, row in enumerate(rows, 1):
-        for c in columns:
-            value = row.get(c)
-            if value is None:
-                raise DataFileError(f"{path}: row {number} has no value for {c!r}.")
-            table[c].append(value)
+    for line, row in rows:
+        for c in table:
+            table[c].append(_value(path, line, c, row.get(c)))
+    table[LINES] = [line for line, _ in rows]
     return table
+
+
+LINES = "__lines__"  # Key of a table's line numbers (not a column).
+
+
+def _check_blank(path, table, text_columns):
+    """Refuse a text column that is blank in every row; warn (with the count and the first
+    line) about one that is blank in some: those rows stay, as empty texts."""
+    for column in text_columns:
+        blank = [line for line, text in zip(table[LINES], table[column]) if not text.strip()]
+        if len(blank) == len(table[column]):
+            raise DataFileError(f"{path}: every text in {column!r} is blank ({len(blank)} "
+                                "rows); check --text-column / --text-pair-column.")
+        if blank:
+            warnings.warn(f"{path}: {len(blank)} of {len(table[column])} texts in {column!r} "
+                          f"are blank (the first on line {blank[0]}); they are kept as empty "
+                          "texts.", stacklevel=3)
 
 
 def _label_names(labels):
@@ -175,6 +252,12 @@ class TextClassificationData:
         """
         text_columns = (text_column,) + ((text_pair_column,) if text_pair_column else ())
         columns = text_columns + (label_column,)
+        if len(set(columns)) < len(columns):
+            names = ("text column", "text pair column", "label column")
+            given = [f"{n} {c!r}" for n, c in zip(names if text_pair_column else names[::2],
+                                                  columns)]
+            raise DataFileError(f"{train_file}: the {', '.join(given)} must be different "
+                                "columns (--text-column, --text-pair-column, --label-column).")
         files = {"train": train_file, "validation": validation_file, "test": test_file}
         files = {split: path for split, path in files.items() if path is not None}
         tables = {split: read_table(path, columns) for split, path in files.items()}
@@ -193,14 +276,25 @@ class TextClassificationData:
                 f"{train_file}: needs at least 2 classes in {label_column!r}, found "
                 f"{label_names}."
             )
+        for split, table in tables.items():
+            _check_blank(files[split], table, text_columns)
         if vocabulary is None:
+            texts = [t for c in text_columns for t in tables["train"][c] if t.strip()]
+            try:
+                proto = tk.train_sentencepiece_from_texts(texts, None, vocab_size,
+                                                          hard_vocab_limit=False)
+            except tk.TokenizerError as e:
+                raise DataFileError(f"{train_file}: {e} (--vocab-size; the default "
+                                    f"{DEFAULT_VOCAB_SIZE} is an upper bound that a small file "
+                                    "stays below).") from None
             os.makedirs(work_dir, exist_ok=True)
-            texts = [str(t) for c in text_columns for t in tables["train"][c] if str(t).strip()]
             vocabulary = os.path.join(work_dir, VOCABULARY_FILENAME)
-            tk.write_whole(vocabulary, tk.train_sentencepiece_from_texts(
-                texts, None, vocab_size, hard_vocab_limit=False))
+            tk.write_whole(vocabulary, proto)
         elif not os.path.isfile(vocabulary):
             raise DataFileError(f"{vocabulary}: vocabulary file not found.")
+        else:
+            with open(vocabulary, "rb") as f:
+                tk.check_proto(f.read(), vocabulary)
         return cls(tables, files, text_columns, label_column, tuple(label_names),
                    vocabulary)
 
@@ -267,6 +361,11 @@ class TextClassificationData:
 
         texts = self.texts(split)
         labels = np.asarray(self.labels(split), np.int32)
+        if (repeat or drop_remainder) and batch_size > len(labels):
+            raise DataFileError(
+                f"{self.files[split]}: a batch of {batch_size} is larger than its "
+                f"{len(labels)} examples; use a batch size (--batch-size) of at most "
+                f"{len(labels)}.")
         ds = tf.data.Dataset.from_tensor_slices((texts, labels))
         if shuffle:
             ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)

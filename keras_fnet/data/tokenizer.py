@@ -26,10 +26,22 @@ import argparse
 import functools
 import io
 import os
+import re
 import sys
 
 SPECIAL_TOKENS = ("<pad>", "[CLS]", "[SEP]", "[MASK]")
 F_NET_VOCABULARY_SIZE = 32000
+# Pieces every trained vocabulary holds besides the characters: <pad>, <unk>, the three
+# control tokens and, with byte fallback, the 256 byte pieces.
+META_PIECES = 1 + len(SPECIAL_TOKENS)
+BYTE_PIECES = 256
+
+
+class TokenizerError(ValueError):
+    """A vocabulary that cannot be trained or read; the message names the input and the fix."""
+
+
+_REQUIRED_CHARS = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
 
 
 def _clean_lines(paths, stats):
@@ -104,7 +116,8 @@ def train_sentencepiece(
             file=sys.stderr,
         )
     if not lines:
-        raise ValueError(f"No usable text lines in {input_files}.")
+        raise TokenizerError(f"No usable text lines in {', '.join(input_files)} (every line "
+                             "is empty or not UTF-8).")
     return train_sentencepiece_from_texts(
         lines, model_prefix, vocab_size, model_type=model_type,
         character_coverage=character_coverage,
@@ -129,18 +142,29 @@ def train_sentencepiece_from_texts(
     With `hard_vocab_limit=False`, `vocab_size` is an upper bound (a small
     corpus gives a smaller vocabulary instead of an error).
 
+    Raises:
+        TokenizerError: no text that is not blank, or `vocab_size` below the
+            minimum these texts need (the message gives the minimum: the
+            meta and byte pieces plus one piece per character kept).
+
     Example:
 
     >>> proto = train_sentencepiece_from_texts(["a b c"] * 50, None, 300)  # doctest: +SKIP
     """
     import sentencepiece as spm
 
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise TokenizerError("no text to train a vocabulary on (every text is blank).")
+    # SentencePiece skips sentences longer than this (4192 bytes by default) without a word.
+    longest = max(len(t.encode("utf-8", "replace")) for t in texts)
     kwargs = dict(
         sentence_iterator=iter(texts),
         vocab_size=vocab_size,
         model_type=model_type,
         character_coverage=character_coverage,
         input_sentence_size=input_sentence_size,
+        max_sentence_length=max(4192, longest),
         shuffle_input_sentence=True,
         pad_id=0,
         unk_id=1,
@@ -152,7 +176,20 @@ def train_sentencepiece_from_texts(
         minloglevel=0 if verbose else 2,
     )
     writer = io.BytesIO()
-    spm.SentencePieceTrainer.train(model_writer=writer, **kwargs)
+    try:
+        spm.SentencePieceTrainer.train(model_writer=writer, **kwargs)
+    except RuntimeError as e:
+        found = _REQUIRED_CHARS.search(str(e))
+        if not found:
+            raise TokenizerError(f"cannot train a vocabulary of {vocab_size} pieces: "
+                                 f"{str(e).splitlines()[0]}") from None
+        minimum = int(found.group(2))
+        fixed = META_PIECES + (BYTE_PIECES if byte_fallback else 0)
+        raise TokenizerError(
+            f"vocabulary size {vocab_size} is below the {minimum} pieces these texts need "
+            f"({fixed} special{' and byte' if byte_fallback else ''} pieces + "
+            f"{minimum - fixed} characters); use a size of at least {minimum}"
+        ) from None
     if model_prefix is None:
         return writer.getvalue()
     directory = os.path.dirname(model_prefix)
@@ -169,6 +206,29 @@ def write_whole(path, data):
     with open(temporary, "wb") as f:
         f.write(data)
     os.replace(temporary, path)
+
+
+def check_proto(proto, source="the vocabulary"):
+    """Raise `TokenizerError` naming `source` unless `proto` (bytes) is a SentencePiece model.
+
+    Example:
+
+    >>> check_proto(b"not a model", "vocab.spm")
+    Traceback (most recent call last):
+    ...
+    keras_fnet.data.tokenizer.TokenizerError: vocab.spm: not a SentencePiece model (11 bytes \
+that do not parse); pass the .model file that SentencePiece training wrote.
+    """
+    import sentencepiece as spm
+
+    try:
+        if not proto:
+            raise RuntimeError("empty")
+        spm.SentencePieceProcessor(model_proto=proto)
+    except (RuntimeError, OSError, TypeError):
+        raise TokenizerError(
+            f"{source}: not a SentencePiece model ({len(proto or b'')} bytes that do not "
+            "parse); pass the .model file that SentencePiece training wrote.") from None
 
 
 def load_tokenizer(proto, sequence_length=None):
@@ -201,12 +261,14 @@ def load_tokenizer(proto, sequence_length=None):
         )
     try:
         return Tokenizer(proto=proto, sequence_length=sequence_length)
+    except TokenizerError:
+        raise
     except ValueError as e:
-        raise ValueError(
-            f"{e}\nThe vocabulary must contain FNet's special tokens "
-            f"{SPECIAL_TOKENS}; train one with `python -m "
-            f"keras_fnet.data.tokenizer`."
-        ) from e
+        source = proto if isinstance(proto, str) else "the vocabulary"
+        raise TokenizerError(
+            f"{source}: {' '.join(str(e).split())} The vocabulary must contain FNet's special "
+            f"tokens {SPECIAL_TOKENS}; train one with `python -m keras_fnet.data.tokenizer`."
+        ) from None
 
 
 def special_ids(tokenizer):

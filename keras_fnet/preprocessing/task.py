@@ -7,7 +7,10 @@ pairs) or a `tf.data.Dataset` of them. They are batched with `tf.data` and
 mapped through the preprocessor there (on every backend: Keras feeds
 `tf.data` to JAX and PyTorch too), so the model itself only ever sees
 integer tensors. Inputs that hold no strings (the integer feature dicts of
-the task pipelines) go to the model untouched.
+the task pipelines) go to the model untouched. Text and labels given as lists
+or arrays are checked first: an item that is not a str/bytes, an empty list, a
+pair of unequal lengths, a label that is not a class name or a class id of the
+model raise `TextInputError` naming the item.
 
 The preprocessor is part of the model's config (`preprocessor_config`), so a
 `.keras` file restores it, its tokenizer's vocabulary (an asset) and its
@@ -32,11 +35,89 @@ def holds_strings(data):
     if isinstance(data, (str, bytes)):
         return True
     if isinstance(data, list):
-        return bool(data) and holds_strings(data[0])
+        return any(isinstance(v, (str, bytes)) or holds_strings(v) for v in data)
     dtype = getattr(data, "dtype", None)
     if isinstance(data, np.ndarray):
         return dtype.kind in "USO"
     return dtype is not None and "string" in str(dtype)
+
+
+class TextInputError(ValueError):
+    """Text (or labels) that a model's preprocessor cannot take; the message names the item."""
+
+
+_TEXT_TYPES = (str, bytes, np.str_, np.bytes_)
+
+
+def check_texts(x, name="x"):
+    """`x` as a list of texts, or a tuple of two lists (pairs), every item a str or bytes.
+
+    Tensors pass unchecked (their dtype says what they hold). Raises `TextInputError`
+    naming the first item that is not a text, an empty list, or a pair of unequal lengths.
+    """
+    if isinstance(x, tuple):
+        if len(x) not in (1, 2) or any(isinstance(s, _TEXT_TYPES) for s in x):
+            raise TextInputError(f"{name}: a tuple is a text pair, two lists of texts of one "
+                                 f"length; got a tuple of {len(x)} "
+                                 f"{', '.join(sorted({type(s).__name__ for s in x}))}.")
+        parts = tuple(check_texts(s, f"{name}[{i}]") for i, s in enumerate(x))
+        lengths = [len(p) for p in parts if isinstance(p, list)]
+        if len(set(lengths)) > 1:
+            raise TextInputError(f"{name}: the texts of a pair have {lengths[0]} and "
+                                 f"{lengths[1]} items; give both the same number.")
+        return parts
+    if isinstance(x, _TEXT_TYPES):
+        raise TextInputError(f"{name}: one text {x[:20]!r}; pass a list of texts.")
+    if isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            raise TextInputError(f"{name}: an array of shape {x.shape}; texts are one list.")
+        x = x.tolist()
+    if not isinstance(x, list):
+        return x
+    if not x:
+        raise TextInputError(f"{name}: no texts (an empty list).")
+    for i, value in enumerate(x):
+        if not isinstance(value, _TEXT_TYPES):
+            raise TextInputError(f"{name}[{i}] is {type(value).__name__} {value!r:.40}; every "
+                                 "text must be a str or bytes.")
+    return x
+
+
+def check_labels(y, label_names=None, num_classes=None, name="y"):
+    """Class labels as a list: strings among `label_names`, or integers in
+    `[0, num_classes)` (regression, `num_classes=1`: any finite numbers). Raises
+    `TextInputError` naming the first label that is neither; tensors pass unchecked."""
+    if y is None or not isinstance(y, (list, tuple, np.ndarray)):
+        return y
+    values = np.asarray(y, dtype=object).ravel().tolist()
+    if not values:
+        raise TextInputError(f"{name}: no labels (an empty list).")
+    for i, value in enumerate(values):
+        if isinstance(value, _TEXT_TYPES):
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            if label_names is None or text not in label_names:
+                hint = (f"one of {label_names}" if label_names else
+                        "a class id (the preprocessor has no label_names)")
+                raise TextInputError(f"{name}[{i}] {value!r:.40} is not a class name; use "
+                                     f"{hint}.")
+        elif isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float,
+                                                                           np.number)):
+            raise TextInputError(f"{name}[{i}] is {type(value).__name__} {value!r:.40}; a "
+                                 "label is a class name or a class id.")
+        elif num_classes == 1:
+            if not np.isfinite(value):
+                raise TextInputError(f"{name}[{i}] is {value}; a regression target is finite.")
+        elif not np.isfinite(value) or value != int(value):
+            raise TextInputError(f"{name}[{i}] is {value}; a class id is an integer.")
+        elif num_classes and not 0 <= value < num_classes:
+            raise TextInputError(f"{name}[{i}] is {int(value)}; class ids of this model are 0 "
+                                 f"to {num_classes - 1}.")
+    kinds = [isinstance(v, _TEXT_TYPES) for v in values]
+    if any(kinds) and not all(kinds):
+        i = kinds.index(not kinds[0])
+        raise TextInputError(f"{name}[{i}] {values[i]!r:.40}: labels are all class names or "
+                             "all class ids, not both.")
+    return y
 
 
 def _slices(data):
@@ -97,6 +178,9 @@ class PreprocessorMixin:
                                  "the dataset, not beside it.")
             ds = x
         else:
+            x = check_texts(x)
+            y = check_labels(y, getattr(self.preprocessor, "label_names", None),
+                             getattr(self, "num_classes", None))
             data = keras.utils.pack_x_y_sample_weight(
                 _slices(x), _slices(y), _slices(sample_weight))
             ds = tf.data.Dataset.from_tensor_slices(data)
@@ -111,7 +195,11 @@ class PreprocessorMixin:
             tf.data.AUTOTUNE)
 
     def _needs_preprocessing(self, x):
-        return self.preprocessor is not None and holds_strings(x)
+        # The model's own inputs are a dict of arrays, so with a preprocessor a list or a
+        # tuple can only be text (`_dataset` checks its items).
+        if self.preprocessor is None:
+            return False
+        return isinstance(x, (list, tuple)) or holds_strings(x)
 
     def fit(self, x=None, y=None, batch_size=None, sample_weight=None,
             validation_data=None, **kwargs):

@@ -11,7 +11,8 @@ is tokenized, so the preprocessor attached to a model matches the pipeline it
 was trained with.
 
 Invalid UTF-8 is replaced (U+FFFD) before tokenizing, so no input makes the
-op fail half-way through a dataset.
+op fail half-way through a dataset. A vocabulary is checked when it is set:
+a file that is not a SentencePiece model raises `TokenizerError` naming it.
 
 The vocabulary: `tokenizer.proto` holds the SentencePiece model bytes;
 `tokenizer.save_assets(dir)` writes them whole to `dir/vocabulary.spm`
@@ -27,6 +28,8 @@ import os
 import keras
 import keras_hub
 import tensorflow as tf
+
+from keras_fnet.data.tokenizer import check_proto
 
 VOCABULARY_FILENAME = "vocabulary.spm"
 
@@ -59,6 +62,17 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
     def __init__(self, proto=None, sequence_length=None, **kwargs):
         kwargs["_allow_python_workflow"] = False
         super().__init__(proto=proto, sequence_length=sequence_length, **kwargs)
+
+    def set_proto(self, proto):
+        # The file name, for the error of a vocabulary that does not parse.
+        self._proto_source = proto if isinstance(proto, str) and len(proto) <= 2048 else None
+        super().set_proto(proto)
+
+    def _set_proto_tf(self, proto):
+        """Check the model bytes before tensorflow-text sees them (its error is an opaque
+        `InternalError`): `TokenizerError` names the file."""
+        check_proto(proto, getattr(self, "_proto_source", None) or "the vocabulary")
+        super()._set_proto_tf(proto)
 
     def tokenize(self, inputs):
         inputs = tf.convert_to_tensor(inputs)
