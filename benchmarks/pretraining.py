@@ -208,18 +208,6 @@ def row(family, size, seed, pretrained, finetuned):
     }
 
 
-def read_rows(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        for key in ("seed", "steps"):
-            r[key] = int(r[key])
-        for key in ("mlm_accuracy", "nsp_accuracy", "downstream_accuracy", "train_seconds",
-                    "steps_per_second", "finetune_seconds"):
-            r[key] = float(r[key])
-    return rows
-
-
 def write_csv(path, rows):
     temporary = f"{path}.tmp{os.getpid()}"
     with open(temporary, "w", newline="") as f:
