@@ -181,7 +181,7 @@ def test_tiny_study_end_to_end(source, tmp_path):
             "--vocab-size", "400", "--downstream-classes", "2", "--per-class", "20", "4", "5",
             "--batch-size", "4", "--max-length", "32", "--workers", "1"]
     pretraining.main(argv)
-    rows = pretraining.read_rows(str(tmp_path / "results" / "pretraining.csv"))
+    rows = pretraining.read_csv(str(tmp_path / "results" / "pretraining.csv"))
     assert [(r["family"], r["size"], r["seed"], r["steps"], r["backend"]) for r in rows] == \
         [("fnet", "small", 0, 20, BACKEND)]
     assert 0 <= rows[0]["mlm_accuracy"] <= 1 and 0 <= rows[0]["downstream_accuracy"] <= 1
@@ -191,4 +191,4 @@ def test_tiny_study_end_to_end(source, tmp_path):
     assert downstream["eval_split"] == "test" and downstream["num_eval_examples"] == 10
     # A second call reports the finished runs without training again.
     pretraining.main(argv + ["--report-only"])
-    assert pretraining.read_rows(str(tmp_path / "results" / "pretraining.csv")) == rows
+    assert pretraining.read_csv(str(tmp_path / "results" / "pretraining.csv")) == rows
