@@ -129,10 +129,12 @@ def test_sequence_length_fixes_the_exported_length(format, tmp_path):
 
 def test_bad_requests_get_one_line_errors(tmp_path):
     model = keras_fnet.build_classifier("fnet_tiny", num_classes=2, compile=False, **TINY)
+    format = fnet_export.offered_formats()[-1]
+    path = str(tmp_path / f"m{SUFFIX[format]}")
     with pytest.raises(ValueError, match="longer than the model's max_sequence_length=16"):
-        model.export(str(tmp_path / "m.onnx"), format="onnx", sequence_length=17)
+        model.export(path, format=format, sequence_length=17)
     with pytest.raises(ValueError, match="must be a positive integer"):
-        model.export(str(tmp_path / "m.onnx"), format="onnx", sequence_length=0)
+        model.export(path, format=format, sequence_length=0)
     with pytest.raises(ValueError, match=r"no LiteRT export on JAX\); offered on jax: tf_saved_model\.$"):
         fnet_export.check_format("litert", backend="jax")
     with pytest.raises(ValueError, match="Unknown export format 'tflite'"):
@@ -159,8 +161,10 @@ def test_command_line_exports_a_saved_model(tmp_path, capsys):
     for argv, message in [
         ([str(tmp_path / "missing.keras"), out], "No model file at"),
         ([str(tmp_path / "model.h5"), out], "Expected a .keras model file"),
-        ([str(tmp_path / "model.keras"), out, "--sequence-length", "99"], "longer than"),
-    ]:
+        ([str(tmp_path / "model.keras"), out, "--format", format, "--sequence-length", "99"],
+         "longer than"),
+    ] + [([str(tmp_path / "model.keras"), out, "--format", other], "not offered")
+         for other in fnet_export.FORMATS if other not in fnet_export.offered_formats()]:
         with pytest.raises(SystemExit) as error:
             fnet_export.main(argv)
         assert error.value.code == 2
