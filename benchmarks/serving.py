@@ -267,6 +267,9 @@ def report(out, machine=None):
     _plot(out, rows, large)
 
 
+SHORT = {"tensorflow": "tf", "onnxruntime": "ort", "saved_model": "SM", "litert": "lite"}
+
+
 def _plot(out, rows, batch):
     try:
         import matplotlib
@@ -283,7 +286,8 @@ def _plot(out, rows, batch):
     for ax, length in zip(axes[0], lengths):
         here = sorted((r for r in cells if int(r["length"]) == length),
                       key=lambda r: (r["model"], r["backend"], r["runtime"] != "keras"))
-        labels = [f"{r['model']}\n{r['backend'][:5]}\n{r['runtime'][:6]}" for r in here]
+        labels = [f"{r['model']}\n{SHORT.get(r['backend'], r['backend'])}\n"
+                  f"{SHORT.get(r['runtime'], r['runtime'])}" for r in here]
         values = [float(r["sequences_per_s"]) for r in here]
         low = [v - batch / float(r["max_ms"]) * 1e3 for v, r in zip(values, here)]
         high = [batch / float(r["min_ms"]) * 1e3 - v for v, r in zip(values, here)]

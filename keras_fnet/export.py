@@ -158,12 +158,17 @@ def _litert(model, filepath, format, signature, verbose, kwargs):
 
 
 def _tf_saved_model(model, filepath, format, signature, verbose, kwargs):
-    """Keras's SavedModel; with a preprocessor attached, `serve(text)` takes raw
-    strings `[batch]` and `serve_features(inputs)` the integer inputs."""
+    """Keras's SavedModel; with a `ClassifierPreprocessor` attached, `serve(text)`
+    takes raw strings `[batch]` and `serve_features(inputs)` the integer inputs."""
     preprocessor = getattr(model, "preprocessor", None)
     if preprocessor is None:
         return _keras(model, filepath, format, signature, verbose, kwargs)
     import tensorflow as tf
+
+    from keras_fnet.preprocessing import ClassifierPreprocessor
+
+    if not isinstance(preprocessor, ClassifierPreprocessor):  # A pretrainer's masks text.
+        return _keras(model, filepath, format, signature, verbose, kwargs)
 
     if not preprocessor.built:
         preprocessor.build(None)  # Its packer needs the tokenizer's special ids.
