@@ -163,7 +163,7 @@ def worker(spec):
                 runners[RUNTIMES[fmt]] = LOADERS[fmt](path, spec["threads"])
             for batch in spec["batches"]:
                 x = _inputs(batch, length, spec["vocabulary_size"])
-                fns = {"keras": lambda x=x: np.asarray(model.predict_on_batch(x))}
+                fns = {"keras": lambda x=x, m=model: np.asarray(m.predict_on_batch(x))}
                 fns.update({name: (lambda run=run, x=x: run(x)) for name, run in runners.items()})
                 want = fns["keras"]()
                 errors = {name: float(np.max(np.abs(fn() - want))) for name, fn in fns.items()}
@@ -196,7 +196,8 @@ def _cell(row, key):
     if row is None or row["status"] != "ok":
         return "-" if row is None else row["status"]
     if key == "latency":
-        return f"{float(row['median_ms']):.1f} ({float(row['min_ms']):.1f}-{float(row['max_ms']):.1f})"
+        low, high = float(row["min_ms"]), float(row["max_ms"])
+        return f"{float(row['median_ms']):.1f} ({low:.1f}-{high:.1f})"
     batch = int(row["batch"])
     slow, fast = batch / float(row["max_ms"]) * 1e3, batch / float(row["min_ms"]) * 1e3
     return f"{float(row['sequences_per_s']):.0f} ({slow:.0f}-{fast:.0f})"

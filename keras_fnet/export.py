@@ -46,7 +46,7 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 
