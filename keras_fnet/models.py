@@ -181,7 +181,7 @@ class _ConfiguredModel(keras.Model):
                sequence_length=None, **kwargs):
         """Keras's `export`, prepared per format (`keras_fnet.export.export_model`):
         ONNX and LiteRT get DFT mixing at a fixed `sequence_length` (default
-        `max_sequence_length`); a SavedModel takes any length unless given one."""
+        `max_sequence_length`); a TensorFlow SavedModel takes any length unless given one."""
         from keras_fnet.export import export_model
 
         return export_model(self, filepath, format=format, sequence_length=sequence_length,
