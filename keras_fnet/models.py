@@ -177,6 +177,16 @@ class _ConfiguredModel(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None,
+               sequence_length=None, **kwargs):
+        """Keras's `export`, prepared per format (`keras_fnet.export.export_model`):
+        ONNX and LiteRT get DFT mixing at a fixed `sequence_length` (default
+        `max_sequence_length`); a TensorFlow SavedModel takes any length unless given one."""
+        from keras_fnet.export import export_model
+
+        return export_model(self, filepath, format=format, sequence_length=sequence_length,
+                            input_signature=input_signature, verbose=verbose, **kwargs)
+
     def save_to_preset(self, preset_dir, vocabulary=None, overwrite=False):
         """Write this model as a preset directory; see `keras_fnet.presets.save`."""
         from keras_fnet import presets
