@@ -1,5 +1,6 @@
 """LoRA: adapters on every family, frozen elsewhere, saved merged, and they learn."""
 
+import gc
 import math
 import pathlib
 import re
@@ -21,6 +22,13 @@ ADAPTED = {
     "linear": {"mixing_0"},
 }
 DOC = pathlib.Path(__file__).parents[1] / "docs" / "guides" / "lora.md"
+
+
+@pytest.fixture(autouse=True)
+def _free_models():
+    yield
+    keras.backend.clear_session()  # Models left alive slow the next test's training.
+    gc.collect()
 
 
 def _numpy(x):
@@ -174,7 +182,7 @@ def test_guide_fine_tuning_of_a_pretrained_encoder_learns_a_task(tmp_path, monke
         exec(compile(block, f"{DOC}[{index}]", "exec"), namespace)
     loss, accuracy = namespace["history"].history["loss"], namespace["accuracy"]
     assert loss[-1] < 0.7 * loss[0], loss
-    assert accuracy > 0.75, (accuracy, loss)
+    assert accuracy > 0.8, (accuracy, loss)
     model, reloaded = namespace["model"], namespace["reloaded"]
     assert len(model.encoder.non_trainable_weights) > len(model.encoder.trainable_weights)
     for weight in model.encoder.non_trainable_weights:
