@@ -80,6 +80,15 @@ def test_every_family_unchanged_then_fewer_than_half_trainable(family):
     assert adapted == sorted(ADAPTED.get(mixing, set()) | {"intermediate", "output"}), family
 
 
+def test_pretrainer_keeps_its_heads_trainable_and_its_tied_embeddings_frozen():
+    model = keras_fnet.build_pretrainer("fnet_tiny", compile=False, **TINY)
+    model.enable_lora(4)
+    trainable = [w.path for w in model.trainable_weights]
+    assert {p.split("/")[0] for p in trainable} == {"block_0", "block_1", "mlm_head", "nsp_head"}
+    embedding = model.encoder.token_embedding.embeddings
+    assert not embedding.trainable and embedding.path not in trainable
+
+
 def test_hybrid_adapts_its_attention_layers_only_where_they_are():
     encoder = keras_fnet.build_encoder("fnet_hybrid_tiny", **TINY)
     encoder.enable_lora(2, target="mixing")
