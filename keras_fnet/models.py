@@ -25,6 +25,7 @@ the last row for -1.
 
 import keras
 
+from keras_fnet import lora
 from keras_fnet.config import get_config
 from keras_fnet.layers import (
     Embeddings,
@@ -186,6 +187,43 @@ class _ConfiguredModel(keras.Model):
 
         return export_model(self, filepath, format=format, sequence_length=sequence_length,
                             input_signature=input_signature, verbose=verbose, **kwargs)
+
+    def enable_lora(self, rank, target="all"):
+        """Freeze the encoder and train low-rank adapters (LoRA) in it instead.
+
+        Adapters go on the mixing projections (attention's query, key, value
+        and output; Linear's two matrices) and the feed-forward `Dense` layers
+        (`keras_fnet.lora`); the embeddings, layer norms and pooler freeze; a
+        classifier's or pretrainer's heads stay trainable. The outputs are
+        unchanged until the adapters train. `compile` after enabling, so the
+        optimizer sees the new weights. Saving (`.keras`, `save_to_preset`)
+        writes the kernels with their updates merged: the file loads as a plain
+        model with the fine-tuned weights.
+
+        Args:
+            rank: rank of the adapters, e.g. 4.
+            target: `"all"` (default), `"mixing"`, `"feedforward"`, or a list.
+
+        Example:
+
+        >>> import math
+        >>> model = build_classifier("bert_tiny", vocabulary_size=100, compile=False)
+        >>> trained = lambda: sum(math.prod(w.shape) for w in model.trainable_weights)
+        >>> trained()
+        508930
+        >>> model.enable_lora(4)
+        >>> model.lora_rank, trained()
+        (4, 22530)
+        """
+        lora.enable(self._lora_encoder(), rank, target)
+
+    @property
+    def lora_rank(self):
+        """The rank of the encoder's adapters (`enable_lora`), or None."""
+        return lora.state(self._lora_encoder())[0]
+
+    def _lora_encoder(self):
+        return self if isinstance(self, Encoder) else self.encoder
 
     def save_to_preset(self, preset_dir, vocabulary=None, overwrite=False):
         """Write this model as a preset directory; see `keras_fnet.presets.save`."""

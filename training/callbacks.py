@@ -7,6 +7,7 @@ the model's variables.
 """
 
 import os
+import sys
 
 import keras
 
@@ -29,6 +30,23 @@ def _floats(logs):
         except (TypeError, ValueError):
             continue
     return values
+
+
+def fit_verbosity(verbose=None, stream=None):
+    """`fit`'s `verbose` for a run: `verbose` when the user chose one; else Keras's
+    progress bar (1) when `stream` (default: stdout) is a terminal, and one line
+    per epoch (2) when it is a file or a pipe, where a bar writes a line per update.
+
+    Example:
+
+    >>> import io
+    >>> fit_verbosity(None, io.StringIO()), fit_verbosity(1, io.StringIO())
+    (2, 1)
+    """
+    if verbose is not None:
+        return verbose
+    stream = sys.stdout if stream is None else stream
+    return 1 if getattr(stream, "isatty", lambda: False)() else 2
 
 
 class StepCounter(keras.callbacks.Callback):

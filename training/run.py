@@ -493,7 +493,7 @@ def _train(plan, run, start_time, extra_callbacks):
                   epochs=math.ceil(spec.steps / steps_per_epoch),
                   steps_per_epoch=steps_per_epoch, callbacks=callbacks,
                   shuffle=False,  # The tf.data pipeline shuffles.
-                  verbose=spec.verbose)
+                  verbose=cb.fit_verbosity(spec.verbose))
     train_time = earlier_time + time.time() - train_start
     final_step = checkpoints.optimizer_step(model)
 

@@ -176,8 +176,9 @@ class RunSpec:
                                        _OUT, POSITIVE, identity=False)
     log_every: int = _field(50, "steps between TensorBoard scalars", _OUT, POSITIVE,
                             identity=False)
-    verbose: int = _field(1, "fit verbosity: 1 progress bar, 2 one line per epoch, 0 silent",
-                          _OUT, Number(int, 0, 2), identity=False)
+    verbose: Optional[int] = _field(None, "fit verbosity: 1 progress bar, 2 one line per "
+                                    "epoch, 0 silent (default: 1 on a terminal, else 2)",
+                                    _OUT, Number(int, 0, 2), identity=False)
     overwrite: bool = _field(False, "start afresh in an output dir that holds another run",
                              _OUT, identity=False)
 
