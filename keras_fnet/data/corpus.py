@@ -146,23 +146,16 @@ class CorpusPretrainingData:
             documents = {s: ["\n".join(documents[i]) for i in index]
                          for s, index in splits.items()}
         stats["documents"] = {s: len(d) for s, d in documents.items()}
-        if vocabulary is None:
-            sentences = [s for d in documents["train"] for s in d.split("\n")]
-            try:
-                proto = tk.train_sentencepiece_from_texts(sentences, None, vocab_size,
-                                                          hard_vocab_limit=False)
-            except tk.TokenizerError as e:
-                raise DataFileError(f"The corpus {list(paths)}: {e} (--vocab-size; the default "
-                                    f"{DEFAULT_VOCAB_SIZE} is an upper bound that a small "
-                                    "corpus stays below).") from None
-            os.makedirs(work_dir, exist_ok=True)
-            vocabulary = os.path.join(work_dir, VOCABULARY_FILENAME)
-            tk.write_whole(vocabulary, proto)
-        elif not os.path.isfile(vocabulary):
-            raise FileNotFoundError(f"Vocabulary {vocabulary} not found.")
-        else:
-            with open(vocabulary, "rb") as f:
-                tk.check_proto(f.read(), vocabulary)
+        sentences = (s for d in documents["train"] for s in d.split("\n"))
+        try:
+            vocabulary = tk.vocabulary_for(sentences, vocabulary, vocab_size, work_dir,
+                                           VOCABULARY_FILENAME)
+        except tk.TokenizerError as e:
+            if vocabulary is not None:
+                raise
+            raise DataFileError(f"The corpus {list(paths)}: {e} (--vocab-size; the default "
+                                f"{DEFAULT_VOCAB_SIZE} is an upper bound that a small "
+                                "corpus stays below).") from None
         return cls(documents, vocabulary, stats)
 
     @property

@@ -278,23 +278,18 @@ class TextClassificationData:
             )
         for split, table in tables.items():
             _check_blank(files[split], table, text_columns)
-        if vocabulary is None:
-            texts = [t for c in text_columns for t in tables["train"][c] if t.strip()]
-            try:
-                proto = tk.train_sentencepiece_from_texts(texts, None, vocab_size,
-                                                          hard_vocab_limit=False)
-            except tk.TokenizerError as e:
-                raise DataFileError(f"{train_file}: {e} (--vocab-size; the default "
-                                    f"{DEFAULT_VOCAB_SIZE} is an upper bound that a small file "
-                                    "stays below).") from None
-            os.makedirs(work_dir, exist_ok=True)
-            vocabulary = os.path.join(work_dir, VOCABULARY_FILENAME)
-            tk.write_whole(vocabulary, proto)
-        elif not os.path.isfile(vocabulary):
-            raise DataFileError(f"{vocabulary}: vocabulary file not found.")
-        else:
-            with open(vocabulary, "rb") as f:
-                tk.check_proto(f.read(), vocabulary)
+        texts = (t for c in text_columns for t in tables["train"][c])
+        try:
+            vocabulary = tk.vocabulary_for(texts, vocabulary, vocab_size, work_dir,
+                                           VOCABULARY_FILENAME)
+        except FileNotFoundError as e:
+            raise DataFileError(str(e)) from None
+        except tk.TokenizerError as e:
+            if vocabulary is not None:
+                raise
+            raise DataFileError(f"{train_file}: {e} (--vocab-size; the default "
+                                f"{DEFAULT_VOCAB_SIZE} is an upper bound that a small file "
+                                "stays below).") from None
         return cls(tables, files, text_columns, label_column, tuple(label_names),
                    vocabulary)
 

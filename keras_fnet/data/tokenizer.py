@@ -200,6 +200,43 @@ def train_sentencepiece_from_texts(
     return path
 
 
+def vocabulary_for(texts, vocabulary, vocab_size, work_dir, filename="vocabulary.spm"):
+    """The SentencePiece model a dataset uses: `vocabulary` checked, or one trained.
+
+    Args:
+        texts: the training texts, used only when `vocabulary` is None.
+        vocabulary: path of a SentencePiece model, or None to train one.
+        vocab_size: at most this many pieces in a trained vocabulary (an upper
+            bound that a small corpus stays below).
+        work_dir: where a trained vocabulary is written (whole), as `filename`.
+        filename: name of the trained vocabulary file.
+
+    Returns:
+        The path of the vocabulary.
+
+    Raises:
+        FileNotFoundError: `vocabulary` does not exist.
+        TokenizerError: `vocabulary` is not a SentencePiece model, or none can be
+            trained on `texts` at `vocab_size` (the message says why).
+
+    Example:
+
+    >>> vocabulary_for(["a b c"] * 50, None, 300, "run")  # doctest: +SKIP
+    'run/vocabulary.spm'
+    """
+    if vocabulary is not None:
+        if not os.path.isfile(vocabulary):
+            raise FileNotFoundError(f"{vocabulary}: vocabulary file not found.")
+        with open(vocabulary, "rb") as f:
+            check_proto(f.read(), vocabulary)
+        return vocabulary
+    proto = train_sentencepiece_from_texts(texts, None, vocab_size, hard_vocab_limit=False)
+    os.makedirs(work_dir, exist_ok=True)
+    path = os.path.join(work_dir, filename)
+    write_whole(path, proto)
+    return path
+
+
 def write_whole(path, data):
     """Write bytes to `path` under a temporary name, then rename it."""
     temporary = f"{path}.tmp{os.getpid()}"
