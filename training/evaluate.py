@@ -9,14 +9,6 @@ examples and, for classification, the majority-class accuracy of the split.
 import numpy as np
 
 
-def with_pretraining_weights(ds):
-    """Keras wants one sample weight per output: add NSP's (ones) to MLM's."""
-    import tensorflow as tf
-
-    return ds.map(lambda x, y, w: (x, y, {"mlm": w["mlm"],
-                                          "nsp": tf.ones_like(y["nsp"], tf.float32)}))
-
-
 def evaluate_split(model, task, info, ds):
     """Metrics of `model` (uncompiled, single device) on the batches of `ds`."""
     from keras_fnet.data import compute_metrics
@@ -48,8 +40,6 @@ def evaluate(model, task, prepared, batch_size, max_length, seed=0, eval_steps=N
     results = {}
     for split in prepared.eval_splits:
         ds = prepared.load(split, batch_size, max_length, shuffle=False, seed=seed)
-        if task.kind == "pretraining":
-            ds = with_pretraining_weights(ds)
         if eval_steps:
             ds = ds.take(eval_steps)
         results[split] = evaluate_split(model, task, prepared.info, ds)

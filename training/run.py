@@ -285,8 +285,6 @@ def _load_encoder(path, info, max_length):
 
 def load_data(plan, split, training):
     """A split as the run feeds it to `fit` (train: shuffled, repeated, full batches)."""
-    from training.evaluate import with_pretraining_weights
-
     spec, task = plan.spec, plan.task
     # Distributed validation batches must be full; on one device keep every example.
     drop = training or plan.strategy.num_replicas > 1
@@ -297,8 +295,6 @@ def load_data(plan, split, training):
         hint = f" {task.data_help}" if task.data_help else ""
         raise UserError(f"cannot load {task.name} ({split}): "
                         f"{' '.join(str(e).split())}{hint}") from None
-    if task.kind == "pretraining":
-        ds = with_pretraining_weights(ds)
     return ds
 
 

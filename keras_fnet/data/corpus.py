@@ -9,7 +9,7 @@ Entry point (the `pretrain --corpus PATH...` task of the training CLI):
     data.vocabulary_path  # the SentencePiece model used
     data.load("train", batch_size=32, max_length=128)
         # the batches of the C4 pipeline (`keras_fnet.data.pretraining`):
-        # (features, {"mlm", "nsp"} labels, {"mlm"} sample weights)
+        # (features, {"mlm", "nsp"} labels, {"mlm", "nsp"} sample weights)
 
 * A path is a text file or a directory, searched recursively for files
   (hidden files skipped), in sorted order. Bytes that are not UTF-8 are

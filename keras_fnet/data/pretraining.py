@@ -35,7 +35,7 @@ included) and it takes no seed.
 
 Batches: features `token_ids`, `segment_ids`, `padding_mask` int32 `[B, L]`
 and `mask_positions` int32 `[B, P]`; labels `{"mlm": int32 [B, P],
-"nsp": int32 [B]}`; sample weights `{"mlm": float32 [B, P]}`.
+"nsp": int32 [B]}`; sample weights `{"mlm": float32 [B, P], "nsp": float32 [B]}` (ones).
 
 This module imports TensorFlow (data edge).
 """
@@ -320,7 +320,9 @@ def pretraining_dataset(documents, tokenizer, batch_size, max_length=512,
         }
         labels = {"mlm": tf.ensure_shape(labels, shape_p),
                   "nsp": tf.ensure_shape(nsp, [bdim])}
-        return features, labels, {"mlm": tf.ensure_shape(weights, shape_p)}
+        # One sample weight per output, as Keras wants: NSP weighs every pair the same.
+        return features, labels, {"mlm": tf.ensure_shape(weights, shape_p),
+                                  "nsp": tf.ones_like(labels["nsp"], tf.float32)}
 
     ds = documents
     if repeat:

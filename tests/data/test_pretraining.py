@@ -205,6 +205,9 @@ def test_pipeline_with_bad_input():
     assert x["mask_positions"].shape == (4, 6)
     assert y["mlm"].dtype == "int32" and y["nsp"].dtype == "int32"
     assert w["mlm"].dtype == "float32"
+    # Keras wants a sample weight per output, so Pretrainer.fit takes the batches as they are.
+    assert w["nsp"].dtype == "float32" and (w["nsp"].numpy() == 1).all()
+    assert w["nsp"].shape == y["nsp"].shape
     # One blank line in the first document, the empty document is one more.
     assert stats["empty_lines"] == 16 and stats["short_documents"] == 8
     assert stats["truncated_lines"] >= 8
