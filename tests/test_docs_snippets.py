@@ -102,8 +102,11 @@ def test_python_snippets_run(path, tmp_path, monkeypatch):
 
     _write_csvs(tmp_path)
     monkeypatch.chdir(tmp_path)
-    # A page may register a family of its own: the other tests see the zoo as it was.
-    tables = [keras_fnet.layers.MIXINGS, keras_fnet.FAMILIES, keras_fnet.PRESETS]
+    from keras_fnet.data.tasks import base as tasks
+
+    # A page may register a family or a task of its own: the other tests see the zoo as it was.
+    tables = [keras_fnet.layers.MIXINGS, keras_fnet.FAMILIES, keras_fnet.PRESETS,
+              tasks._TASKS, tasks._ALIASES]
     saved = [dict(table) for table in tables]
     namespace = {"__name__": "__snippet__"}
     try:
