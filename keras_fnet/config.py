@@ -59,6 +59,13 @@ class EncoderConfig:
         use_position_embedding: add learned position embeddings.
         norm_first: pre-LayerNorm blocks (`x + mix(LN(x))`) and a final
             LayerNorm, instead of the official post-LayerNorm blocks.
+        activation: GELU of the feed-forward sublayers and the masked-LM
+            head: `"gelu_approximate"` (tanh form: official FNet, original
+            BERT, keras-hub) or `"gelu"` (exact erf form: Hugging Face BERT).
+        embedding_projection: project the normalized embeddings to
+            `hidden_dim` with a Dense layer, as the official FNet
+            (`hidden_mapping_in`); False leaves it out, as BERT (then
+            `embedding_dim` must be None or `hidden_dim`).
     """
 
     vocabulary_size: int = 32000
@@ -81,6 +88,8 @@ class EncoderConfig:
     feature_dim: Optional[int] = None
     use_position_embedding: bool = True
     norm_first: bool = False
+    activation: str = "gelu_approximate"
+    embedding_projection: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "attention_layers", tuple(self.attention_layers))
@@ -112,6 +121,15 @@ class EncoderConfig:
         ):
             raise ValueError(
                 f"`feature_dim` must be a positive integer for feature inputs, got {features!r}."
+            )
+        from keras_fnet.layers.encoder_block import activation_function
+
+        activation_function(self.activation)
+        embedding_dim = self.embedding_dim or self.hidden_dim
+        if not self.embedding_projection and embedding_dim != self.hidden_dim:
+            raise ValueError(
+                f"`embedding_dim` ({embedding_dim}) must equal `hidden_dim` "
+                f"({self.hidden_dim}) without `embedding_projection`."
             )
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1), got {self.dropout!r}.")
@@ -177,10 +195,11 @@ SIZES = {
     "large": dict(num_layers=24, hidden_dim=1024, intermediate_dim=4096, num_heads=16),
 }
 
-# Families: the config fields that make each baseline of the paper.
+# Families: the config fields that make each baseline of the paper. BERT's
+# embeddings have no projection to the hidden size (FNet's do).
 FAMILIES = {
     "fnet": dict(mixing="fourier"),
-    "bert": dict(mixing="attention"),
+    "bert": dict(mixing="attention", embedding_projection=False),
     "linear": dict(mixing="linear"),
     "random": dict(mixing="random"),
     "ff_only": dict(mixing="identity"),

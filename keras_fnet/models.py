@@ -289,6 +289,7 @@ class Encoder(_ConfiguredModel):
             embedding_dim=config.embedding_dim or config.hidden_dim,
             hidden_dim=config.hidden_dim,
             use_position_embedding=config.use_position_embedding,
+            embedding_projection=config.embedding_projection,
             name="embeddings",
             **layer_args,
         )
@@ -298,6 +299,7 @@ class Encoder(_ConfiguredModel):
                 get_mixing_layer(config, index, dtype=policy, name=f"mixing_{index}"),
                 intermediate_dim=config.intermediate_dim,
                 norm_first=config.norm_first,
+                activation=config.activation,
                 name=f"block_{index}",
                 **layer_args,
             )
@@ -437,6 +439,7 @@ class Pretrainer(PreprocessorMixin, _ConfiguredModel):
         mlm_head = MaskedLMHead(
             encoder.token_embedding,
             layer_norm_epsilon=encoder.config.layer_norm_epsilon,
+            activation=encoder.config.activation,
             dtype=_base_policy(dtype),
             name="mlm_head",
         )

@@ -1,11 +1,18 @@
-"""Load and export FNet weights: official Flax, Hugging Face and keras-hub.
+"""Load and export FNet and BERT weights: official Flax, Hugging Face and keras-hub.
 
 Loading returns this project's models: an `Encoder` (inputs `token_ids`,
 `segment_ids`, `padding_mask`; outputs `sequence_output`, `pooled_output`),
 or a `Pretrainer` (whose `.encoder` is the `Encoder`) when the source has the
 MLM and NSP heads, or a `Classifier` for a fine-tuned classification
-checkpoint. `convert` also saves it as `OUT.keras` and copies the
-SentencePiece model next to it as `OUT.spm.model`.
+checkpoint. An FNet source gives the `fnet` family, a BERT source
+(transformers `BertModel`..., keras-hub `BertBackbone`) the `bert` family.
+`convert` also saves it as `OUT.keras` and copies the vocabulary next to it:
+an FNet's SentencePiece model as `OUT.spm.model`, a BERT's WordPiece
+`vocab.txt` as `OUT.vocab.txt`.
+
+A converted BERT carries no tokenizer of this project (whose `Tokenizer` is
+SentencePiece): tokenize with keras-hub's `BertTokenizer` on `OUT.vocab.txt`
+(or transformers' `BertTokenizer`) and feed the ids.
 
 The converters read safetensors with `safetensors.numpy` and Flax msgpack with
 `msgpack`; they import torch only for `pytorch_model.bin`, and keras-hub only
@@ -28,26 +35,35 @@ from keras_fnet.convert.common import (
     build_model,
     model_weights,
     spm_path_for,
+    wordpiece_path_for,
 )
 
 FORMATS = ("transformers", "keras-hub", "flax")
 
 
 def from_transformers(src_dir, encoder_only=False, dtype=None):
-    """Load a Hugging Face transformers FNet directory.
+    """Load a Hugging Face transformers FNet or BERT directory.
 
     Args:
         src_dir: a directory as `save_pretrained` writes it (`config.json` and
             `model.safetensors` or `pytorch_model.bin`), from `FNetModel`,
-            `FNetForPreTraining`, `FNetForMaskedLM` or
-            `FNetForSequenceClassification`.
+            `FNetForPreTraining`, `FNetForMaskedLM`,
+            `FNetForSequenceClassification`, or the `Bert...` classes of the
+            same names.
         encoder_only: return the `Encoder` alone, without heads.
         dtype: optional dtype policy of the returned model.
 
     Returns:
-        A `keras_fnet.Pretrainer` for `FNetForPreTraining`, a `Classifier`
-        for `FNetForSequenceClassification`, else an `Encoder` (an MLM-only
-        head is dropped).
+        A `keras_fnet.Pretrainer` for `...ForPreTraining`, a `Classifier`
+        for `...ForSequenceClassification`, else an `Encoder` (an MLM-only
+        head is dropped; `BertForMaskedLM` has no pooler, so its
+        `pooled_output` comes from a fresh one). A BERT keeps its GELU:
+        `hidden_act="gelu"` gives `activation="gelu"` (exact).
+
+    Raises:
+        ConversionError: a config the zoo cannot hold (e.g.
+            `position_embedding_type="relative_key"`, `hidden_act="relu"`,
+            a decoder), naming the field.
 
     Example:
 
@@ -59,11 +75,13 @@ def from_transformers(src_dir, encoder_only=False, dtype=None):
 
 
 def from_keras_hub(preset_dir, dtype=None):
-    """Load a keras-hub `FNetBackbone` preset directory as an `Encoder`.
+    """Load a keras-hub `FNetBackbone` or `BertBackbone` preset directory as an `Encoder`.
 
     Args:
-        preset_dir: a directory as `FNetBackbone.save_to_preset` writes it
-            (`config.json`, `model.weights.h5`), e.g. `f_net_base_en`.
+        preset_dir: a directory as `save_to_preset` writes it (`config.json`,
+            `model.weights.h5`), e.g. `f_net_base_en` or
+            `bert_base_en_uncased`. A `BertBackbone` gives the `bert` family
+            with keras-hub's tanh GELU.
         dtype: optional dtype policy.
 
     Example:
@@ -103,47 +121,60 @@ def from_flax(checkpoint_file, mixing="fourier", dropout=0.1, layer_norm_epsilon
     return build_model(checkpoint, dtype=dtype)
 
 
-def to_keras_hub(model, out_dir, spm_path=None, overwrite=False):
-    """Write a zoo FNet model's encoder as a keras-hub `FNetBackbone` preset.
+def to_keras_hub(model, out_dir, spm_path=None, overwrite=False, wordpiece_path=None):
+    """Write a zoo FNet or BERT model's encoder as a keras-hub backbone preset.
 
     Args:
-        model: an FNet `Encoder`, `Pretrainer` or `Classifier` (heads are not
-            written); `embedding_dim` must equal `hidden_dim` and the
-            LayerNorm epsilon be 1e-12, as `FNetBackbone` fixes them.
+        model: an FNet or BERT `Encoder`, `Pretrainer` or `Classifier`
+            (heads are not written); `embedding_dim` must equal `hidden_dim`
+            and the LayerNorm epsilon be 1e-12, as the backbones fix them, and
+            a BERT needs `activation="gelu_approximate"` (keras-hub's GELU).
         out_dir: preset directory to write.
-        spm_path: optional SentencePiece model; adds an `FNetTokenizer`.
+        spm_path: optional SentencePiece model of an FNet; adds an
+            `FNetTokenizer`.
         overwrite: replace an existing non-empty `out_dir` (else an error).
+        wordpiece_path: optional WordPiece `vocab.txt` of a BERT; adds a
+            `BertTokenizer`.
 
     Returns:
-        `out_dir`, which `keras_hub.models.FNetBackbone.from_preset` loads.
+        `out_dir`, which `keras_hub.models.FNetBackbone.from_preset` (or
+        `BertBackbone.from_preset`) loads.
 
     Example:
 
     >>> to_keras_hub(keras_fnet.build_encoder("fnet_tiny"), "preset")  # doctest: +SKIP
     """
-    return keras_hub_preset.write(model, out_dir, spm_path=spm_path, overwrite=overwrite)
+    return keras_hub_preset.write(model, out_dir, spm_path=spm_path, overwrite=overwrite,
+                                  wordpiece_path=wordpiece_path)
 
 
-def to_transformers(model, out_dir, spm_path=None, overwrite=False):
-    """Write a zoo FNet model as a transformers directory.
+def to_transformers(model, out_dir, spm_path=None, overwrite=False, wordpiece_path=None):
+    """Write a zoo FNet or BERT model as a transformers directory.
 
     Args:
         model: an FNet `Encoder` (written as `FNetModel`), `Pretrainer`
             (`FNetForPreTraining`) or `Classifier`
-            (`FNetForSequenceClassification`) with `embedding_dim == hidden_dim`.
+            (`FNetForSequenceClassification`) with `embedding_dim == hidden_dim`;
+            or a BERT one (`BertModel`, `BertForPreTraining`,
+            `BertForSequenceClassification`).
         out_dir: directory to write (`config.json`, `model.safetensors`).
-        spm_path: optional SentencePiece model, copied as `spiece.model`;
-            the config's pad/bos/eos ids are its `<pad>`/`[CLS]`/`[SEP]`.
+        spm_path: optional SentencePiece model of an FNet, copied as
+            `spiece.model`; the config's pad/bos/eos ids are its
+            `<pad>`/`[CLS]`/`[SEP]`.
         overwrite: replace an existing non-empty `out_dir` (else an error).
+        wordpiece_path: optional WordPiece `vocab.txt` of a BERT, copied as
+            `vocab.txt`.
 
     Returns:
-        `out_dir`, which `transformers.FNetModel.from_pretrained` loads.
+        `out_dir`, which `transformers.FNetModel.from_pretrained` (or
+        `BertModel.from_pretrained`) loads.
 
     Example:
 
     >>> to_transformers(keras_fnet.build_encoder("fnet_tiny"), "fnet-hf")  # doctest: +SKIP
     """
-    return hf_transformers.write(model, out_dir, spm_path=spm_path, overwrite=overwrite)
+    return hf_transformers.write(model, out_dir, spm_path=spm_path, overwrite=overwrite,
+                                 wordpiece_path=wordpiece_path)
 
 
 def read_checkpoint(fmt, src, **flags):
@@ -158,11 +189,11 @@ def read_checkpoint(fmt, src, **flags):
 
 
 def convert(fmt, src, out_path, spm_path=None, dtype=None, overwrite=False, **flags):
-    """Convert a checkpoint to `out_path` (`.keras`) plus its SentencePiece model.
+    """Convert a checkpoint to `out_path` (`.keras`) plus its vocabulary.
 
     Args:
         fmt: `"transformers"`, `"keras-hub"` or `"flax"`.
-        src: the source directory (or Flax checkpoint file).
+        src: the source directory (or Flax checkpoint file), FNet or BERT.
         out_path: the `.keras` file to write.
         spm_path: a SentencePiece model to carry over when the source has none
             (Flax checkpoints ship without one).
@@ -172,8 +203,9 @@ def convert(fmt, src, out_path, spm_path=None, dtype=None, overwrite=False, **fl
             `layer_norm_epsilon`).
 
     Returns:
-        `(model, spm_out)`: the loaded model and the path of the copied
-        SentencePiece model (`OUT.spm.model`), or None.
+        `(model, vocabulary)`: the loaded model and the path of the copied
+        vocabulary: the SentencePiece model (`OUT.spm.model`), a BERT's
+        WordPiece vocabulary (`OUT.vocab.txt`), or None.
 
     Example:
 
@@ -189,13 +221,14 @@ def convert(fmt, src, out_path, spm_path=None, dtype=None, overwrite=False, **fl
     model = build_model(checkpoint, dtype=dtype)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     model.save(out_path)
-    spm_source = spm_path or checkpoint.spm_path
-    spm_out = None
-    if spm_source:
-        from keras_fnet.convert.common import copy_file
+    from keras_fnet.convert.common import copy_file
 
-        spm_out = copy_file(spm_source, spm_path_for(out_path))
-    return model, spm_out
+    spm_source = spm_path or checkpoint.spm_path
+    if spm_source:
+        return model, copy_file(spm_source, spm_path_for(out_path))
+    if checkpoint.wordpiece_path:
+        return model, copy_file(checkpoint.wordpiece_path, wordpiece_path_for(out_path))
+    return model, None
 
 
 __all__ = [
@@ -212,4 +245,5 @@ __all__ = [
     "spm_path_for",
     "to_keras_hub",
     "to_transformers",
+    "wordpiece_path_for",
 ]

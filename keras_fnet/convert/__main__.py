@@ -1,4 +1,4 @@
-"""Command line: convert FNet checkpoints to and from this project's `.keras`.
+"""Command line: convert FNet and BERT checkpoints to and from this project's `.keras`.
 
     python -m keras_fnet.convert transformers SRC_DIR OUT.keras
     python -m keras_fnet.convert keras-hub PRESET_DIR OUT.keras
@@ -17,8 +17,8 @@ import sys
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m keras_fnet.convert",
-        description="Convert FNet weights between the official Flax code, Hugging Face "
-        "transformers, keras-hub and keras_fnet (.keras).",
+        description="Convert FNet and BERT weights between the official Flax code (FNet), "
+        "Hugging Face transformers, keras-hub and keras_fnet (.keras).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -26,7 +26,8 @@ def _parser():
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.add_argument("src", metavar="SRC", help=source_help)
         sub.add_argument("out", metavar="OUT.keras", help="the .keras file to write; the "
-                         "SentencePiece model, if any, goes next to it as OUT.spm.model")
+                         "vocabulary, if any, goes next to it as OUT.spm.model (SentencePiece) "
+                         "or OUT.vocab.txt (a BERT's WordPiece)")
         sub.add_argument("--spm", help="a SentencePiece model to carry over (overrides the source's)")
         sub.add_argument("--overwrite", action="store_true", help="replace an existing OUT.keras")
         if heads:
@@ -35,10 +36,12 @@ def _parser():
         return sub
 
     add_import("transformers", "a directory written by save_pretrained (config.json + "
-               "model.safetensors or pytorch_model.bin), e.g. google/fnet-base",
-               "import a Hugging Face FNet directory")
-    add_import("keras-hub", "a keras-hub FNetBackbone preset directory, e.g. f_net_base_en",
-               "import a keras-hub FNet preset (a backbone: always an Encoder)", heads=False)
+               "model.safetensors or pytorch_model.bin), e.g. google/fnet-base or "
+               "bert-base-uncased",
+               "import a Hugging Face FNet or BERT directory")
+    add_import("keras-hub", "a keras-hub FNetBackbone or BertBackbone preset directory, e.g. "
+               "f_net_base_en", "import a keras-hub FNet or BERT preset (a backbone: always an "
+               "Encoder)", heads=False)
     flax = add_import("flax", "an official f_net msgpack checkpoint file (or its directory)",
                       "import an official google-research f_net Flax checkpoint")
     flax.add_argument("--mixing", default="fourier", choices=("fourier", "identity"),
@@ -47,12 +50,15 @@ def _parser():
     flax.add_argument("--layer-norm-epsilon", type=float, default=1e-12,
                       help="LayerNorm epsilon (default: 1e-12, as the official code)")
 
-    for name, target in (("export-keras-hub", "a keras-hub FNetBackbone preset directory"),
-                         ("export-transformers", "a transformers FNetModel directory")):
-        sub = commands.add_parser(name, help=f"write a .keras FNet model as {target}",
-                                  description=f"Write a keras_fnet .keras FNet model as {target}.")
+    for name, target in (("export-keras-hub", "a keras-hub FNetBackbone or BertBackbone preset "
+                          "directory"),
+                         ("export-transformers", "a transformers FNet or BERT directory")):
+        sub = commands.add_parser(name, help=f"write a .keras FNet or BERT model as {target}",
+                                  description=f"Write a keras_fnet .keras FNet or BERT model as "
+                                  f"{target}.")
         sub.add_argument("model", metavar="MODEL.keras", help="a keras_fnet Encoder, Pretrainer "
-                         "or Classifier; MODEL.spm.model next to it is carried over")
+                         "or Classifier; MODEL.spm.model (FNet) or MODEL.vocab.txt (BERT) next "
+                         "to it is carried over")
         sub.add_argument("out", metavar="OUT_DIR", help="the directory to write")
         sub.add_argument("--spm", help="a SentencePiece model to include (default: MODEL.spm.model if present)")
         sub.add_argument("--overwrite", action="store_true",
@@ -88,9 +94,13 @@ def main(argv=None):
             spm = args.spm
             if spm is None and os.path.exists(convert.spm_path_for(args.model)):
                 spm = convert.spm_path_for(args.model)
+            wordpiece = convert.wordpiece_path_for(args.model)
+            wordpiece = wordpiece if os.path.exists(wordpiece) else None
             write = convert.to_keras_hub if args.command == "export-keras-hub" else convert.to_transformers
-            write(model, args.out, spm_path=spm, overwrite=args.overwrite)
-            print(f"Wrote {args.out}" + (f" (with tokenizer from {spm})" if spm else ""))
+            write(model, args.out, spm_path=spm, overwrite=args.overwrite,
+                  wordpiece_path=wordpiece)
+            vocabulary = spm or wordpiece
+            print(f"Wrote {args.out}" + (f" (with tokenizer from {vocabulary})" if vocabulary else ""))
             return 0
         flags = {}
         if args.command != "keras-hub":

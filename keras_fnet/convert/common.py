@@ -1,5 +1,8 @@
 """What every checkpoint format shares: tensor tables, model building, errors.
 
+The zoo's `fnet` and `bert` families are read and written (FNet and BERT
+checkpoints of each format).
+
 Each format module reads its files into a `Checkpoint`: an `EncoderConfig`,
 the kind of model (`"encoder"`, `"pretrainer"` or `"classifier"`) and a dict
 from this project's weight names (`"block_0/intermediate/kernel"`, ...) to the
@@ -13,7 +16,9 @@ Weight names (`N` = block index):
     embeddings/segment_embedding    [segments, embedding]
     embeddings/position_embedding   [max_length, embedding]
     embeddings/layer_norm/{gamma,beta}
-    embeddings/projection/{kernel,bias}          kernel [embedding, hidden]
+    embeddings/projection/{kernel,bias}          kernel [embedding, hidden] (not BERT)
+    block_N/attention/{query,key,value}/{kernel,bias}  kernel [hidden, heads, head_dim]
+    block_N/attention/output/{kernel,bias}       kernel [heads, head_dim, hidden]
     block_N/{mixing_layer_norm,output_layer_norm}/{gamma,beta}
     block_N/{intermediate,output}/{kernel,bias}  kernels [in, out]
     pooler/{kernel,bias}
@@ -28,7 +33,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -43,6 +48,12 @@ class ConversionError(ValueError):
 SAME = "same"
 TRANSPOSE = "transpose"  # A [out, in] matrix (PyTorch Linear, Flax OutputProjection).
 LEADING_ONE = "leading_one"  # An extra leading axis of size 1 (Flax position embedding).
+# PyTorch Linear layers of attention, whose [out, in] matrices this project
+# splits per head (row-major, head-major: feature `h * head_dim + d`).
+SPLIT_OUT = "split_out"  # [heads * head_dim, hidden] -> kernel [hidden, heads, head_dim]
+SPLIT_IN = "split_in"  # [hidden, heads * head_dim] -> kernel [heads, head_dim, hidden]
+SPLIT_BIAS = "split_bias"  # [heads * head_dim] -> bias [heads, head_dim]
+_TRANSPOSED = (TRANSPOSE, SPLIT_OUT, SPLIT_IN)
 
 
 @dataclasses.dataclass
@@ -59,13 +70,20 @@ class Tensor:
     value: np.ndarray
     layout: str = SAME
 
-    def to_model(self):
-        """The value in this project's layout, as float32."""
+    def to_model(self, model_shape=None):
+        """The value in this project's layout, as float32.
+
+        The split layouts need `model_shape` (the per-head shape); a value
+        that does not fit it is returned unsplit, for the caller's shape check.
+        """
         value = np.asarray(self.value, dtype="float32")
-        if self.layout == TRANSPOSE:
-            return value.T
+        if self.layout in _TRANSPOSED:
+            value = value.T
         if self.layout == LEADING_ONE:
             return value[0] if value.ndim == 3 and value.shape[0] == 1 else value
+        if self.layout in (SPLIT_OUT, SPLIT_IN, SPLIT_BIAS) and model_shape is not None:
+            if tuple(np.shape(self.value)) == self.source_shape(model_shape):
+                return value.reshape(tuple(model_shape))
         return value
 
     def source_shape(self, model_shape):
@@ -75,6 +93,12 @@ class Tensor:
             return model_shape[::-1]
         if self.layout == LEADING_ONE:
             return (1,) + model_shape
+        if self.layout == SPLIT_OUT:
+            return (int(np.prod(model_shape[1:])), model_shape[0])
+        if self.layout == SPLIT_IN:
+            return (model_shape[-1], int(np.prod(model_shape[:-1])))
+        if self.layout == SPLIT_BIAS:
+            return (int(np.prod(model_shape)),)
         return model_shape
 
 
@@ -83,6 +107,12 @@ def to_source_layout(value, layout):
     value = np.asarray(value, dtype="float32")
     if layout == TRANSPOSE:
         return np.ascontiguousarray(value.T)
+    if layout == SPLIT_OUT:
+        return np.ascontiguousarray(value.reshape(value.shape[0], -1).T)
+    if layout == SPLIT_IN:
+        return np.ascontiguousarray(value.reshape(-1, value.shape[-1]).T)
+    if layout == SPLIT_BIAS:
+        return value.reshape(-1)
     if layout == LEADING_ONE:
         return value[None]
     return value
@@ -99,6 +129,11 @@ class Checkpoint:
         num_classes: output classes of a classifier.
         spm_path: the SentencePiece model shipped with the checkpoint, if any.
         source: the file or directory read, for error messages.
+        wordpiece_path: the WordPiece vocabulary (`vocab.txt`) of a BERT
+            checkpoint, if any.
+        untrained: weight names the checkpoint does not hold and the model
+            keeps at their initial values (e.g. the pooler of a
+            `BertForMaskedLM`, which has none).
     """
 
     config: EncoderConfig
@@ -107,6 +142,8 @@ class Checkpoint:
     num_classes: Optional[int] = None
     spm_path: Optional[str] = None
     source: str = ""
+    wordpiece_path: Optional[str] = None
+    untrained: Tuple[str, ...] = ()
 
 
 def _dense(layer):
@@ -152,9 +189,15 @@ def model_variables(model):
     table["embeddings/segment_embedding"] = embeddings.segment_embedding.embeddings
     table["embeddings/position_embedding"] = embeddings.position_embedding
     _add(table, "embeddings/layer_norm", _norm(embeddings.layer_norm))
-    _add(table, "embeddings/projection", _dense(embeddings.projection))
+    if embeddings.projection is not None:
+        _add(table, "embeddings/projection", _dense(embeddings.projection))
     for i in range(encoder.config.num_layers):
         block = encoder.get_layer(f"block_{i}")
+        if encoder.config.layer_mixing(i) == "attention":
+            for name, layer in (("query", block.mixing.query), ("key", block.mixing.key),
+                                ("value", block.mixing.value),
+                                ("output", block.mixing.output_dense)):
+                _add(table, f"block_{i}/attention/{name}", _dense(layer))
         _add(table, f"block_{i}/mixing_layer_norm", _norm(block.mixing_layer_norm))
         _add(table, f"block_{i}/intermediate", _dense(block.intermediate))
         _add(table, f"block_{i}/output", _dense(block.output_dense))
@@ -202,7 +245,8 @@ def encoder_of(model):
     return model if model_kind(model) == "encoder" else model.encoder
 
 
-def check_fnet(config, target, allow_embedding_dim=False, allow_epsilon=True):
+def check_fnet(config, target, allow_embedding_dim=False, allow_epsilon=True,
+               activations=("gelu_approximate",)):
     """Raise `ConversionError` when `target` cannot hold this architecture.
 
     Args:
@@ -211,6 +255,7 @@ def check_fnet(config, target, allow_embedding_dim=False, allow_epsilon=True):
         allow_embedding_dim: whether the format has an embedding width apart
             from `hidden_dim`.
         allow_epsilon: whether the format stores a LayerNorm epsilon.
+        activations: the `EncoderConfig.activation` values the format holds.
     """
     problems = []
     if config.mixing != "fourier":
@@ -230,6 +275,54 @@ def check_fnet(config, target, allow_embedding_dim=False, allow_epsilon=True):
         problems.append(
             f"layer_norm_epsilon={config.layer_norm_epsilon}, the format fixes it to 1e-12"
         )
+    problems += _common_problems(config)
+    if not config.embedding_projection:
+        problems.append("embedding_projection=False, the format always projects the embeddings")
+    if config.activation not in activations:
+        problems.append(
+            f"activation={config.activation!r}, the format holds "
+            + " or ".join(map(repr, activations))
+        )
+    if problems:
+        raise ConversionError(f"Cannot export this model to {target}: " + "; ".join(problems) + ".")
+
+
+def _common_problems(config):
+    """What no FNet or BERT checkpoint holds: pre-LayerNorm, feature inputs, no positions."""
+    problems = []
+    if config.norm_first:
+        problems.append("norm_first=True, the format holds post-LayerNorm blocks only")
+    if config.input_kind != "tokens":
+        problems.append(f"input_kind={config.input_kind!r}, the format holds token inputs only")
+    if not config.use_position_embedding:
+        problems.append("use_position_embedding=False, the format always adds positions")
+    return problems
+
+
+def check_bert(config, target, activations=("gelu_approximate", "gelu"), allow_epsilon=True):
+    """Raise `ConversionError` when `target` (a BERT format) cannot hold `config`.
+
+    Args:
+        config: the model's `EncoderConfig`.
+        target: the format's name, for the message.
+        activations: the `EncoderConfig.activation` values the format holds.
+        allow_epsilon: whether the format stores a LayerNorm epsilon.
+    """
+    problems = []
+    if not allow_epsilon and config.layer_norm_epsilon != 1e-12:
+        problems.append(
+            f"layer_norm_epsilon={config.layer_norm_epsilon}, the format fixes it to 1e-12"
+        )
+    if config.mixing != "attention" or config.attention_layers:
+        problems.append(f"mixing is {config.mixing!r}, the format holds only attention (BERT)")
+    if config.embedding_projection:
+        problems.append("embedding_projection=True, BERT has no embedding projection")
+    if config.activation not in activations:
+        problems.append(
+            f"activation={config.activation!r}, the format holds "
+            + " or ".join(map(repr, activations))
+        )
+    problems += _common_problems(config)
     if problems:
         raise ConversionError(f"Cannot export this model to {target}: " + "; ".join(problems) + ".")
 
@@ -259,7 +352,7 @@ def build_model(checkpoint, dtype=None):
     else:
         model = encoder
     variables = model_variables(model)
-    missing = sorted(set(variables) - set(checkpoint.tensors))
+    missing = sorted(set(variables) - set(checkpoint.tensors) - set(checkpoint.untrained))
     if missing:
         raise ConversionError(
             f"{checkpoint.source}: no tensor for {missing[0]!r}"
@@ -267,8 +360,10 @@ def build_model(checkpoint, dtype=None):
             + "."
         )
     for name, variable in variables.items():
+        if name not in checkpoint.tensors:
+            continue  # One of `checkpoint.untrained`: left as initialized.
         tensor = checkpoint.tensors[name]
-        value = tensor.to_model()
+        value = tensor.to_model(variable.shape)
         if tuple(value.shape) != tuple(variable.shape):
             raise ConversionError(
                 f"{checkpoint.source}: tensor {tensor.source!r} has shape "
@@ -286,7 +381,20 @@ def _config_summary(config):
         f"hidden_dim={config.hidden_dim}, intermediate_dim={config.intermediate_dim}, "
         f"embedding_dim={config.embedding_dim or config.hidden_dim}, "
         f"max_sequence_length={config.max_sequence_length}, num_segments={config.num_segments}"
+        + (f", num_heads={config.num_heads}" if config.mixing == "attention" else "")
     )
+
+
+def wordpiece_path_for(keras_path):
+    """Where a WordPiece vocabulary travels with `OUT.keras`: `OUT.vocab.txt`.
+
+    Example:
+
+    >>> wordpiece_path_for("models/bert_base.keras")
+    'models/bert_base.vocab.txt'
+    """
+    root = keras_path[: -len(".keras")] if keras_path.endswith(".keras") else keras_path
+    return root + ".vocab.txt"
 
 
 def spm_path_for(keras_path):

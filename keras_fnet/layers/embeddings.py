@@ -3,7 +3,8 @@
 Both kinds end the same way, as the official FNet embedder:
 `Dropout(Dense(LayerNorm(x + position)))`, with learned positions for up to
 `max_sequence_length` steps and a projection from `embedding_dim` to
-`hidden_dim` (`hidden_mapping_in`). They differ only in `x`: word plus
+`hidden_dim` (`hidden_mapping_in`); with `embedding_projection=False` the
+projection is left out, `Dropout(LayerNorm(x + position))`, as BERT. They differ only in `x`: word plus
 segment embeddings of token ids (`Embeddings`), or a linear projection of
 float features `[batch, sequence, features]` (`FeatureEmbeddings`).
 """
@@ -42,7 +43,8 @@ def check_ids(ids, limit, name):
 
 
 class _PositionalEmbeddings(keras.layers.Layer):
-    """Shared tail: `Dropout(Dense(LayerNorm(x + position)))`.
+    """Shared tail: `Dropout(Dense(LayerNorm(x + position)))` (no `Dense`
+    without `embedding_projection`).
 
     Subclasses build their input sublayers and then call `_build_tail()`;
     `call` computes `x` `[batch, sequence, embedding_dim]` and returns
@@ -58,9 +60,16 @@ class _PositionalEmbeddings(keras.layers.Layer):
         layer_norm_epsilon=1e-12,
         kernel_initializer=None,
         use_position_embedding=True,
+        embedding_projection=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not embedding_projection and embedding_dim != hidden_dim:
+            raise ValueError(
+                f"Without `embedding_projection`, `embedding_dim` ({embedding_dim}) must equal "
+                f"`hidden_dim` ({hidden_dim})."
+            )
+        self.embedding_projection = bool(embedding_projection)
         self.max_sequence_length = max_sequence_length
         self.embedding_dim = embedding_dim
         self.hidden_dim = hidden_dim
@@ -82,10 +91,12 @@ class _PositionalEmbeddings(keras.layers.Layer):
         self.layer_norm = self._sublayer(
             keras.layers.LayerNormalization, epsilon=self.layer_norm_epsilon, name="layer_norm")
         self.layer_norm.build((None, None, self.embedding_dim))
-        self.projection = self._sublayer(
-            keras.layers.Dense, self.hidden_dim, kernel_initializer=self.kernel_initializer,
-            name="projection")
-        self.projection.build((None, None, self.embedding_dim))
+        self.projection = None
+        if self.embedding_projection:
+            self.projection = self._sublayer(
+                keras.layers.Dense, self.hidden_dim, kernel_initializer=self.kernel_initializer,
+                name="projection")
+            self.projection.build((None, None, self.embedding_dim))
         self.dropout_layer = self._sublayer(keras.layers.Dropout, self.dropout)
         self.built = True
 
@@ -101,7 +112,9 @@ class _PositionalEmbeddings(keras.layers.Layer):
         if self.use_position_embedding:
             length = ops.shape(x)[1]
             x = x + ops.expand_dims(ops.cast(self.position_embedding[:length], x.dtype), 0)
-        x = self.projection(self.layer_norm(x))
+        x = self.layer_norm(x)
+        if self.projection is not None:
+            x = self.projection(x)
         return self.dropout_layer(x, training=training)
 
     def get_config(self):
@@ -114,6 +127,7 @@ class _PositionalEmbeddings(keras.layers.Layer):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "use_position_embedding": self.use_position_embedding,
+            "embedding_projection": self.embedding_projection,
         }
 
 
@@ -132,6 +146,9 @@ class Embeddings(_PositionalEmbeddings):
         kernel_initializer: initializer of every table and kernel (default:
             normal, stddev 0.02).
         use_position_embedding: whether to add learned positions.
+        embedding_projection: project to `hidden_dim` after the LayerNorm
+            (official FNet); False leaves it out (BERT; then `embedding_dim`
+            must equal `hidden_dim`).
         **kwargs: standard layer arguments.
 
     Token and segment ids given as NumPy arrays are checked against
@@ -203,7 +220,8 @@ class FeatureEmbeddings(_PositionalEmbeddings):
         embedding_dim: width after the input projection.
         hidden_dim: width after the second projection.
         **kwargs: as `Embeddings` (`dropout`, `layer_norm_epsilon`,
-            `kernel_initializer`, `use_position_embedding`) and standard
+            `kernel_initializer`, `use_position_embedding`,
+            `embedding_projection`) and standard
             layer arguments.
 
     Example:

@@ -11,6 +11,26 @@ def gelu_tanh(x):
     return keras.activations.gelu(x, approximate=True)
 
 
+def gelu_exact(x):
+    """GELU with the exact Gaussian CDF (erf), as Hugging Face's BERT (`"gelu"`)."""
+    return keras.activations.gelu(x, approximate=False)
+
+
+# Feed-forward (and masked-LM head) activations by `EncoderConfig.activation`:
+# the tanh GELU of the official FNet, original BERT and keras-hub, or the erf
+# GELU of Hugging Face's `BertModel`.
+ACTIVATIONS = {"gelu_approximate": gelu_tanh, "gelu": gelu_exact}
+
+
+def activation_function(name):
+    """The function of an `ACTIVATIONS` name; a clear error for any other."""
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"`activation` must be one of {', '.join(map(repr, ACTIVATIONS))}, got {name!r}."
+        )
+    return ACTIVATIONS[name]
+
+
 @keras.saving.register_keras_serializable(package="keras_fnet")
 class EncoderBlock(keras.layers.Layer):
     """Post-LayerNorm block `x = LN(x + mix(x)); x = LN(x + FF(x))`, or pre-LN.
@@ -30,6 +50,8 @@ class EncoderBlock(keras.layers.Layer):
         kernel_initializer: initializer of the feed-forward kernels (default:
             normal, stddev 0.02).
         norm_first: pre-LayerNorm instead of the official post-LayerNorm.
+        activation: the feed-forward activation, a name of `ACTIVATIONS`
+            (default `"gelu_approximate"`, the tanh GELU).
         **kwargs: standard layer arguments.
 
     Example:
@@ -42,7 +64,8 @@ class EncoderBlock(keras.layers.Layer):
     """
 
     def __init__(self, mixing, intermediate_dim, dropout=0.0, layer_norm_epsilon=1e-12,
-                 kernel_initializer=None, norm_first=False, **kwargs):
+                 kernel_initializer=None, norm_first=False, activation="gelu_approximate",
+                 **kwargs):
         super().__init__(**kwargs)
         if isinstance(mixing, dict):
             mixing = keras.saving.deserialize_keras_object(mixing)
@@ -52,6 +75,8 @@ class EncoderBlock(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.kernel_initializer = default_initializer(kernel_initializer)
         self.norm_first = bool(norm_first)
+        activation_function(activation)
+        self.activation = activation
 
     def build(self, input_shape):
         hidden = input_shape[-1]
@@ -62,7 +87,7 @@ class EncoderBlock(keras.layers.Layer):
             epsilon=self.layer_norm_epsilon, dtype=policy, name="mixing_layer_norm")
         self.mixing_layer_norm.build(input_shape)
         self.intermediate = keras.layers.Dense(
-            self.intermediate_dim, activation=gelu_tanh,
+            self.intermediate_dim, activation=activation_function(self.activation),
             kernel_initializer=self.kernel_initializer, dtype=policy, name="intermediate")
         self.intermediate.build(input_shape)
         self.output_dense = keras.layers.Dense(
@@ -100,4 +125,5 @@ class EncoderBlock(keras.layers.Layer):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "norm_first": self.norm_first,
+            "activation": self.activation,
         }

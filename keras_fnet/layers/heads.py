@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_fnet.layers.base import default_initializer
-from keras_fnet.layers.encoder_block import gelu_tanh
+from keras_fnet.layers.encoder_block import activation_function
 
 
 def embedding_table(embedding, dtype):
@@ -21,7 +21,7 @@ class MaskedLMHead(keras.layers.Layer):
     """Masked-LM head with output weights tied to the word embeddings.
 
     Gathers the hidden states at `mask_positions`, then
-    `LayerNorm(GELU(Dense(h)))` and logits `x @ E^T + b`, where `E` is the
+    `LayerNorm(act(Dense(h)))` and logits `x @ E^T + b`, where `E` is the
     token embedding table (`[vocabulary_size, embedding_dim]`), as the official
     FNet pretraining model.
 
@@ -31,6 +31,8 @@ class MaskedLMHead(keras.layers.Layer):
         layer_norm_epsilon: LayerNorm epsilon.
         kernel_initializer: initializer of the dense kernel (default: normal,
             stddev 0.02).
+        activation: a name of `keras_fnet.layers.encoder_block.ACTIVATIONS`
+            (default `"gelu_approximate"`, the tanh GELU).
         **kwargs: standard layer arguments.
 
     Example:
@@ -44,15 +46,17 @@ class MaskedLMHead(keras.layers.Layer):
     """
 
     def __init__(self, token_embedding, layer_norm_epsilon=1e-12, kernel_initializer=None,
-                 **kwargs):
+                 activation="gelu_approximate", **kwargs):
         super().__init__(**kwargs)
         self.token_embedding = token_embedding
         self.layer_norm_epsilon = layer_norm_epsilon
         self.kernel_initializer = default_initializer(kernel_initializer)
+        activation_function(activation)
+        self.activation = activation
 
     def build(self, inputs_shape, mask_positions_shape=None):
         self.dense = keras.layers.Dense(
-            self.token_embedding.output_dim, activation=gelu_tanh,
+            self.token_embedding.output_dim, activation=activation_function(self.activation),
             kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy, name="dense")
         self.dense.build(inputs_shape)
         self.layer_norm = keras.layers.LayerNormalization(
@@ -77,4 +81,5 @@ class MaskedLMHead(keras.layers.Layer):
             **super().get_config(),
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "activation": self.activation,
         }

@@ -8,7 +8,20 @@ import os
 import numpy as np
 import pytest
 
-from tests.convert.convert_reference import SIZES, hf_config, hf_outputs, random_inputs, randomize_torch, to_numpy
+from tests.convert.convert_reference import (
+    BERT_SIZES,
+    SIZES,
+    bert_config,
+    bert_inputs,
+    bert_outputs,
+    hf_config,
+    hf_outputs,
+    random_inputs,
+    randomize_keras,
+    randomize_torch,
+    to_numpy,
+    write_wordpiece,
+)
 
 
 @pytest.fixture(scope="session")
@@ -69,20 +82,57 @@ def keras_hub_preset(tmp_path_factory, spm_file):
         hidden_dim=SIZES["hidden"], intermediate_dim=SIZES["intermediate"],
         max_sequence_length=SIZES["positions"], num_segments=SIZES["types"],
     )
-    rng = np.random.default_rng(1)
-    for variable in backbone.weights:
-        noise = rng.standard_normal(tuple(variable.shape)).astype("float32")
-        path = variable.path
-        if path.endswith("gamma"):
-            value = 1.0 + 0.2 * noise
-        elif "embedding" in path and "projection" not in path:
-            value = noise
-        else:
-            value = 0.2 * noise
-        variable.assign(value)
+    randomize_keras(backbone, seed=1)
     folder = str(tmp_path_factory.mktemp("keras_hub") / "fnet-preset")
     backbone.save_to_preset(folder)
     keras_hub.models.FNetTokenizer(proto=spm_file).save_to_preset(folder)
     inputs = random_inputs(seed=1)
     outputs = to_numpy(backbone({k: inputs[k] for k in ("token_ids", "segment_ids")}))
+    return {"dir": folder, "inputs": inputs, **outputs}
+
+
+@pytest.fixture(scope="session")
+def wordpiece_file(tmp_path_factory):
+    """A WordPiece vocab.txt of the reference vocabulary size."""
+    return write_wordpiece(tmp_path_factory.mktemp("wordpiece") / "vocab.txt")
+
+
+@pytest.fixture(scope="session")
+def hf_bert(tmp_path_factory, wordpiece_file):
+    """A random `BertForPreTraining` (exact GELU) saved with `save_pretrained`, and its outputs.
+
+    Returns a dict: `dir`, `model` (torch), `inputs` (two segments, padding in
+    row 1), and `last_hidden_state`, `pooler_output`, `prediction_logits`,
+    `seq_relationship_logits`.
+    """
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    import shutil
+
+    model = transformers.BertForPreTraining(bert_config())
+    randomize_torch(model, seed=5)
+    folder = str(tmp_path_factory.mktemp("hf") / "bert-pretraining")
+    model.save_pretrained(folder)
+    shutil.copyfile(wordpiece_file, os.path.join(folder, "vocab.txt"))
+    inputs = bert_inputs()
+    reference = bert_outputs(model, inputs)
+    reference["pooler_output"] = bert_outputs(model.bert, inputs)["pooler_output"]
+    return {"dir": folder, "model": model, "inputs": inputs, **reference}
+
+
+@pytest.fixture(scope="session")
+def keras_hub_bert(tmp_path_factory, wordpiece_file):
+    """A random keras-hub `BertBackbone` preset (with `BertTokenizer`) and its outputs."""
+    keras_hub = pytest.importorskip("keras_hub")
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=SIZES["vocab"], num_layers=SIZES["layers"],
+        num_heads=BERT_SIZES["heads"], hidden_dim=SIZES["hidden"],
+        intermediate_dim=SIZES["intermediate"], max_sequence_length=SIZES["positions"],
+    )
+    randomize_keras(backbone, seed=2)
+    folder = str(tmp_path_factory.mktemp("keras_hub") / "bert-preset")
+    backbone.save_to_preset(folder)
+    keras_hub.models.BertTokenizer(vocabulary=wordpiece_file).save_to_preset(folder)
+    inputs = bert_inputs(seed=2)
+    outputs = to_numpy(backbone(inputs))
     return {"dir": folder, "inputs": inputs, **outputs}

@@ -84,3 +84,79 @@ def edit_json(path, **changes):
     data.update(changes)
     with open(path, "w") as f:
         json.dump(data, f)
+
+
+# BERT: 3 heads of width 10, two segments (BERT's), and a padded second row.
+BERT_SIZES = dict(SIZES, heads=3, types=2)
+
+
+def bert_inputs(batch=2, length=17, seed=0):
+    """Two segments (BERT's type ids 0 and 1) and a padded tail in row 1."""
+    rng = np.random.default_rng(seed)
+    segment_ids = np.zeros((batch, length), "int32")
+    segment_ids[:, length // 2:] = 1
+    padding_mask = np.ones((batch, length), "int32")
+    padding_mask[1, length - 6:] = 0
+    segment_ids[1, length - 6:] = 0
+    return {
+        "token_ids": rng.integers(0, SIZES["vocab"], (batch, length)).astype("int32"),
+        "segment_ids": segment_ids,
+        "padding_mask": padding_mask,
+    }
+
+
+def bert_config(**overrides):
+    import transformers
+
+    fields = dict(
+        vocab_size=SIZES["vocab"], hidden_size=SIZES["hidden"],
+        num_hidden_layers=SIZES["layers"], num_attention_heads=BERT_SIZES["heads"],
+        intermediate_size=SIZES["intermediate"], max_position_embeddings=SIZES["positions"],
+        type_vocab_size=BERT_SIZES["types"],
+    )
+    fields.update(overrides)
+    return transformers.BertConfig(**fields)
+
+
+def bert_outputs(model, inputs):
+    """Reference outputs of a transformers BERT (eval mode), padding mask included."""
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        out = model(
+            input_ids=torch.tensor(inputs["token_ids"], dtype=torch.long),
+            token_type_ids=torch.tensor(inputs["segment_ids"], dtype=torch.long),
+            attention_mask=torch.tensor(inputs["padding_mask"], dtype=torch.long),
+            output_hidden_states=True,
+            return_dict=True,
+        )
+    return {key: value.numpy() for key, value in out.items() if hasattr(value, "numpy")} | {
+        "last_hidden_state": out.hidden_states[-1].numpy()
+    }
+
+
+def write_wordpiece(path, size=SIZES["vocab"]):
+    """A WordPiece vocab.txt of `size` tokens, BERT's special tokens first."""
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens += [f"w{i}" for i in range(size - len(tokens) - 10)]
+    tokens += [f"##{c}" for c in "abcdefghij"]
+    with open(path, "w") as f:
+        f.write("\n".join(tokens) + "\n")
+    return str(path)
+
+
+def randomize_keras(model, seed=1):
+    """Random non-zero weights of a Keras model: LayerNorm scales near 1, tables
+    of unit scale, the rest of scale 0.2."""
+    rng = np.random.default_rng(seed)
+    for variable in model.weights:
+        noise = rng.standard_normal(tuple(variable.shape)).astype("float32")
+        path = variable.path
+        if path.endswith("gamma"):
+            value = 1.0 + 0.2 * noise
+        elif "embedding" in path and "projection" not in path:
+            value = noise
+        else:
+            value = 0.2 * noise
+        variable.assign(value)

@@ -85,11 +85,11 @@ def test_weights_file_without_layer_names(keras_hub_preset, encoder, tmp_path):
 
 
 def test_not_an_fnet_preset(keras_hub_preset, tmp_path):
-    folder = str(tmp_path / "bert")
+    folder = str(tmp_path / "gpt2")
     shutil.copytree(keras_hub_preset["dir"], folder)
-    edit_json(os.path.join(folder, "config.json"), class_name="BertBackbone",
-              registered_name="keras_hub>BertBackbone")
-    with pytest.raises(ConversionError, match="not an FNet preset.*'BertBackbone'"):
+    edit_json(os.path.join(folder, "config.json"), class_name="GPT2Backbone",
+              registered_name="keras_hub>GPT2Backbone")
+    with pytest.raises(ConversionError, match="not an FNet or BERT preset.*'GPT2Backbone'"):
         convert.from_keras_hub(folder)
     with pytest.raises(ConversionError, match="no config.json"):
         convert.from_keras_hub(str(tmp_path))

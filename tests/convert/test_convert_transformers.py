@@ -137,7 +137,8 @@ def test_export_encoder_and_command_line(pretrainer, tmp_path):
 @pytest.mark.parametrize(
     "overrides, reason",
     [
-        (dict(mixing="attention", num_heads=3), "mixing is 'attention'"),  # bert_*
+        # An attention encoder is written as a BERT, which has no embedding projection.
+        (dict(mixing="attention", num_heads=3), "embedding_projection=True, BERT has no"),
         (dict(attention_layers=(-1,), num_heads=3), "attention_layers"),  # fnet_hybrid_*
         (dict(embedding_dim=20), "embedding_dim=20 differs"),
         (dict(mixing="hartley"), "mixing is 'hartley'"),
@@ -157,8 +158,8 @@ def test_not_an_fnet_directory(hf_pretraining, tmp_path):
         convert.from_transformers(str(tmp_path / "nothing"))
     with pytest.raises(ConversionError, match="no config.json"):
         convert.from_transformers(str(tmp_path))
-    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
-    with pytest.raises(ConversionError, match="model_type 'bert'"):
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
+    with pytest.raises(ConversionError, match="model_type 'gpt2'"):
         convert.from_transformers(str(tmp_path))
 
 
@@ -191,7 +192,14 @@ def test_shape_mismatch_names_tensor_and_shapes(hf_pretraining, tmp_path):
     assert f"tensor {name!r} has shape (47, 30), but the model needs (46, 30)" in message
 
 
-def test_exact_gelu_is_refused(hf_pretraining, tmp_path):
+def test_exact_gelu_is_kept_and_other_activations_refused(hf_pretraining, tmp_path):
     src = _copy_checkpoint(hf_pretraining, tmp_path, config={"hidden_act": "gelu"})
-    with pytest.raises(ConversionError, match="hidden_act='gelu'"):
+    exact = convert.from_transformers(src, encoder_only=True)
+    assert exact.config.activation == "gelu"
+    model = transformers.FNetModel.from_pretrained(src)
+    reference = hf_outputs(model, hf_pretraining["inputs"])["last_hidden_state"]
+    ours = _encoder_outputs(exact, hf_pretraining["inputs"])["sequence_output"]
+    assert max_abs(ours, reference) <= TOLERANCE
+    edit_json(tmp_path / "config.json", hidden_act="relu")
+    with pytest.raises(ConversionError, match="hidden_act='relu' is not supported"):
         convert.from_transformers(src)

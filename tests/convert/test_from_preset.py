@@ -83,9 +83,10 @@ def test_transformers_classifier_directory(hf_pretraining, tmp_path):
 def test_foreign_config_errors(tmp_path):
     folder = tmp_path / "hf"
     folder.mkdir()
-    (folder / "config.json").write_text('{"model_type": "bert"}')
-    with pytest.raises(ValueError, match="not an FNet checkpoint: config.json has model_type 'bert'"):
+    (folder / "config.json").write_text('{"model_type": "gpt2"}')
+    with pytest.raises(ValueError, match="not an FNet or BERT checkpoint: config.json has "
+                       "model_type 'gpt2'"):
         keras_fnet.from_preset(str(folder))
-    (folder / "config.json").write_text('{"class_name": "BertBackbone", "config": {}}')
-    with pytest.raises(ValueError, match="not an FNet preset"):
+    (folder / "config.json").write_text('{"class_name": "GPT2Backbone", "config": {}}')
+    with pytest.raises(ValueError, match="not an FNet or BERT preset"):
         keras_fnet.from_preset(str(folder))
