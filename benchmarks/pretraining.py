@@ -69,6 +69,8 @@ SIZES = {
     "h32": dict(num_layers=4, hidden_dim=32, intermediate_dim=128, num_heads=1),
     "h64": dict(num_layers=4, hidden_dim=64, intermediate_dim=256, num_heads=2),
     "h128": dict(num_layers=4, hidden_dim=128, intermediate_dim=512, num_heads=4),
+    "h256": dict(num_layers=4, hidden_dim=256, intermediate_dim=1024, num_heads=8),
+    "h512": dict(num_layers=4, hidden_dim=512, intermediate_dim=2048, num_heads=8),
 }
 CORE_FAMILIES = ("bert", "fnet", "linear", "random", "ff_only", "fnet_hybrid")
 # keras-hub's own models, each beside the zoo family it is checked against.
@@ -388,7 +390,12 @@ def write_csv(path, rows):
 def read_csv(path):
     """The rows `write_csv` wrote, with their numbers as numbers."""
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    missing = [k for k in FIELDS if k not in (reader.fieldnames or ())]
+    if missing:
+        raise ValueError(f"{path}: not a CSV of this study (no columns {', '.join(missing)}); "
+                         "move it away or pass another --results-dir.")
     for r in rows:
         for key in FIELDS:
             if key in INTEGER_FIELDS:

@@ -220,7 +220,8 @@ def claim_frontier(grouped, boot, column):
     fast = {f: max(r["steps_per_second"] for r in grouped[f]) for f in families}
     accuracy = {f: boot.point(f) for f in families}
     frontier = [f for f in families if not any(
-        speed[g] > speed[f] and accuracy[g] > accuracy[f] for g in families if g != f)]
+        speed[g] >= speed[f] and accuracy[g] >= accuracy[f]
+        and (speed[g], accuracy[g]) != (speed[f], accuracy[f]) for g in families if g != f)]
     candidates = [f for f in ("fnet", "linear") if f in families]
     faster = [f for f in candidates if slow[f] > fast["bert"]]
     on = [f for f in faster if f in frontier]
@@ -313,6 +314,7 @@ def summary(args, manifest, rows, predictions, sizes, plots=()):
     grouped = main_rows(rows, args.size)
     boots = {t: Bootstrap(grouped, predictions, t, args.bootstrap) for t in TASK_COLUMNS}
     dims = sizes[args.size]
+    steps = " / ".join(str(n) for n in sorted({r["steps"] for r in rows})) or args.steps
     lines = ["# Pretraining study", ""]
     if manifest:
         lines += [
@@ -327,7 +329,7 @@ def summary(args, manifest, rows, predictions, sizes, plots=()):
         f"Every run: size {args.size} ({dims['num_layers']} layers, hidden "
         f"{dims['hidden_dim']}, feed-forward {dims['intermediate_dim']}, "
         f"{dims['num_heads']} heads where there is attention), objective {args.objective} "
-        f"(keras-hub's models: mlm), {args.steps} steps of batch {args.batch_size} at length "
+        f"(keras-hub's models: mlm), {steps} steps of batch {args.batch_size} at length "
         f"{args.max_length}, AdamW with 10% warm-up and linear decay at each family's peak "
         f"rate (picked on validation MLM), {args.backend}, {args.workers} runs at a time. "
         f"MLM/NSP accuracy on {args.eval_batches} batches of held-out test paragraphs. "
@@ -364,13 +366,13 @@ def summary(args, manifest, rows, predictions, sizes, plots=()):
     if gains:
         lines += ["", f"Plateau (validation MLM gain over the last quarter < 0.005): "
                   f"{sum(g < 0.005 for g in gains)} of {len(gains)} runs; the others stopped "
-                  f"at the step budget of {args.steps}."]
+                  f"at the step budget of {steps}."]
     lines += reference_lines(grouped)
     lines += ["", "## Differences from BERT (a - bert, [95% interval]; beyond noise: the "
               "interval excludes 0 and the seed ranges do not overlap)", "",
               "| family | " + " | ".join(TASK_COLUMNS) + " |", "|---" * 3 + "|"]
     for family in sorted(grouped):
-        if family == "bert":
+        if family == "bert" or family in REFERENCES:
             continue
         cells = []
         for task, column in TASK_COLUMNS.items():

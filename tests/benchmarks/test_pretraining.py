@@ -311,6 +311,7 @@ def test_keras_hub_reference_trains_mlm_only(source, tmp_path):
         pretraining_worker.build_model(dict(cfg, objective="mlm+nsp"), 400)
 
 
+@runs_once  # A worker process (~50 s); the worker's pretraining is tested on every backend.
 def test_tiny_study_end_to_end_and_resumed(source, tmp_path):
     """One run of the study (pretrain, two fine-tunings) through a worker process; a second
     call trains nothing (the run directory, then only the committed CSV, say it is done)."""
