@@ -100,9 +100,10 @@ def parse_args(argv=None):
     p.add_argument("--learning-rates", nargs="+", type=float, default=[1e-3, 3e-3, 1e-2],
                    help="peak pretraining learning rates of the sweep (10%% warm-up, linear "
                         "decay)")
-    p.add_argument("--max-extensions", type=int, default=2,
+    p.add_argument("--max-extensions", type=int, default=1,
                    help="times the sweep may add a rate past a best rate at an end")
-    p.add_argument("--steps", type=int, default=1500, help="pretraining steps of every run")
+    p.add_argument("--steps", type=int, default=800,
+                   help="pretraining steps of every run (the budget that fits 6 hours here)")
     p.add_argument("--batch-size", type=int, default=32, help="batch of every run")
     p.add_argument("--max-length", type=int, default=64,
                    help="sequence length (the paragraphs average ~45 tokens)")
@@ -112,7 +113,7 @@ def parse_args(argv=None):
                    help="held-out validation batches of each pass during training")
     p.add_argument("--eval-batches", type=int, default=50,
                    help="held-out batches of the final validation and test MLM/NSP accuracy")
-    p.add_argument("--finetune-steps", type=int, default=300, help="downstream steps")
+    p.add_argument("--finetune-steps", type=int, default=200, help="downstream steps")
     p.add_argument("--finetune-learning-rate", type=float, default=1e-3,
                    help="downstream peak learning rate")
     p.add_argument("--vocab-size", type=int, default=8000, help="SentencePiece pieces")
@@ -457,17 +458,19 @@ class Study:
             with open(self.stem + "_predictions.json") as f:
                 self.predictions = {tuple(json.loads(k)): v for k, v in json.load(f).items()}
 
-    def done(self, family, size, seed, rate):
+    def done(self, family, size, seed, rate, phase="seeds"):
+        """Whether the run is finished (with its fine-tunings where `phase` has them)."""
         key = (family, size, seed, self.args.steps, float(f"{rate:.6g}"),
                objective_of(self.args, family))
-        return key in self.rows and (family in REFERENCES or key in self.predictions)
+        return key in self.rows and (not fine_tuned(family, phase)
+                                     or bool(self.predictions.get(key)))
 
     def train(self, family, size, seed, rate, phase):
-        if self.done(family, size, seed, rate):
+        if self.done(family, size, seed, rate, phase):
             return
         result = run_worker(self.args, run_config(self.args, self.files, family, size, seed,
-                                                  rate))
-        row, predictions = row_of(self.args, result, phase)
+                                                  rate, downstream=fine_tuned(family, phase)))
+        row, predictions = row_of(self.args, result, "sweep" if phase == "selected" else phase)
         with self.lock:
             self.rows[key_of(row)] = row
             self.predictions[key_of(row)] = predictions
@@ -499,14 +502,23 @@ class Study:
                                  self.stem, SIZES)
 
 
+def fine_tuned(family, phase):
+    """Sweep runs are not fine-tuned (the rate is picked on MLM) until picked ("selected");
+    keras-hub's models never are."""
+    return phase != "sweep" and family not in REFERENCES
+
+
 def sweep_runs(args, rates_by_family):
     return [(f, args.size, args.seeds[0], rate, "sweep")
             for f in args.families for rate in rates_by_family[f]]
 
 
 def later_runs(args, rates):
-    """The runs after the sweep, at the picked `rates`."""
-    runs = [(f, args.size, s, rates[f], "seeds") for s in args.seeds[1:]
+    """The runs after the sweep, at the picked `rates` (first: the picked sweep runs'
+    fine-tunings)."""
+    runs = [(f, args.size, args.seeds[0], rates[f], "selected") for f in args.families
+            if f in rates]
+    runs += [(f, args.size, s, rates[f], "seeds") for s in args.seeds[1:]
             for f in args.families if f in rates]
     runs += [(f, args.size, s, rates[REFERENCES[f]], "reference") for s in args.seeds
              for f in args.reference_families if REFERENCES[f] in rates]
@@ -583,11 +595,12 @@ def estimate(args, runs, done):
     sps = speed["steps_per_second"]
     total = 0.0
     for family, size, seed, rate, phase in runs:
-        if done(family, size, seed, rate):
+        if done(family, size, seed, rate, phase):
             continue
         rate_sps = sps.get(family, min(sps.values())) * (speed["workers"] / args.workers)
         scale = SIZES[size]["hidden_dim"] / SIZES[args.size]["hidden_dim"]
-        steps = args.steps + (0 if family in REFERENCES else len(TASKS) * args.finetune_steps)
+        steps = (0 if phase == "selected" else args.steps) + (
+            len(TASKS) * args.finetune_steps if fine_tuned(family, phase) else 0)
         total += steps / (rate_sps / max(scale, 0.25)) + RUN_OVERHEAD_S
     return total / args.workers
 
@@ -595,9 +608,9 @@ def estimate(args, runs, done):
 def print_plan(args, study, extension_runs):
     runs = study_plan(args, study.rows.values())
     for family, size, seed, rate, phase in runs:
-        mark = "done" if study.done(family, size, seed, rate) else "to run"
+        mark = "done" if study.done(family, size, seed, rate, phase) else "to run"
         print(f"{phase:9s} {family:15s} {size:5s} seed {seed} lr {rate:<7g} {mark}")
-    print(f"{len(runs)} runs ({sum(study.done(*r[:4]) for r in runs)} done); the sweep may add "
+    print(f"{len(runs)} runs ({sum(study.done(*r) for r in runs)} done); the sweep may add "
           f"up to {extension_runs} more (a best rate at an end of the range)")
     seconds = estimate(args, runs, study.done)
     if seconds is None:

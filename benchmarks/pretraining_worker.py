@@ -178,6 +178,8 @@ def pretrain(cfg, run_dir, callbacks=()):
                       initial_epoch=start_step // every, epochs=-(-cfg["steps"] // every),
                       steps_per_epoch=every, callbacks=fit_callbacks, shuffle=False, verbose=2)
         train_time = earlier + time.time() - started
+        if start_step < cfg["steps"]:  # Again, with the last validation pass in its history.
+            checkpoints.save(model, run, dict(state_fn(), step=checkpoints.optimizer_step(model)))
         evaluation = {"validation": _accuracies(model.evaluate(
             valid_ds.take(cfg["eval_batches"]), return_dict=True, verbose=0))}
         test_ds = _pretrain_dataset(prepared("heldout_test"), "validation", cfg, False,

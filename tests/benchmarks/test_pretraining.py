@@ -1,5 +1,6 @@
 """The pretraining study: data, run plan, the learning-rate pick, bootstrap intervals, the
-verdict, tiny runs of the worker (MLM only, keras-hub reference, resume) and the study end to end."""
+verdict, tiny runs of the worker (MLM only, keras-hub reference, resume), the study end to
+end."""
 
 import csv
 import json
@@ -130,6 +131,8 @@ def test_plan_sweeps_every_family_then_seeds_references_and_extras():
     assert {(f, rate) for f, _, _, rate, _ in sweep} == {
         (f, rate) for f in pretraining.CORE_FAMILIES for rate in (1e-3, 3e-3, 1e-2)}
     assert {r[2] for r in sweep} == {0} and {r[1] for r in runs} == {"h128"}
+    # The sweep's runs are fine-tuned only at the rate picked.
+    assert sorted(r[0] for r in runs if r[4] == "selected") == sorted(pretraining.CORE_FAMILIES)
     seeds = [r for r in runs if r[4] == "seeds"]
     assert sorted((f, s) for f, _, s, _, _ in seeds) == sorted(
         (f, s) for f in pretraining.CORE_FAMILIES for s in (1, 2))
@@ -162,7 +165,7 @@ def test_sentence_pairs_are_balanced_halves():
 
 
 def _sweep_row(family, rate, validation, test, phase="sweep", seed=0):
-    return {"family": family, "size": "h128", "seed": seed, "steps": 1500,
+    return {"family": family, "size": "h128", "seed": seed, "steps": 800,
             "learning_rate": rate, "objective": "mlm", "validation_mlm_accuracy": validation,
             "mlm_accuracy": test, "phase": phase}
 
@@ -177,7 +180,7 @@ def test_rates_are_picked_on_validation_and_the_sweep_extends_past_an_end():
             _sweep_row("bert", 1e-1, 0.99, 0.99, phase="seeds", seed=1)]
     families = {"bert", "fnet", "linear"}
     # The test accuracy (0.30 at 1e-3) and other phases do not choose.
-    assert pretraining.pick_rates(rows, families, "h128", 0, 1500) == {
+    assert pretraining.pick_rates(rows, families, "h128", 0, 800) == {
         "bert": 3e-3, "fnet": 1e-2, "linear": 1e-3}
     assert sorted(pretraining.extensions(rows, families, [1e-3, 3e-3, 1e-2], args)) == [
         ("fnet", 0.0333), ("linear", 0.0003)]
@@ -198,11 +201,11 @@ def test_bootstrap_interval_against_an_independent_numpy_reference():
 
 
 def _report_row(family, seed, parts, mlm=0.2, sps=2.0, rate=1e-3, phase="seeds"):
-    return {"family": family, "size": "h128", "seed": seed, "steps": 1500,
+    return {"family": family, "size": "h128", "seed": seed, "steps": 800,
             "learning_rate": rate, "objective": "mlm", "mlm_accuracy": mlm,
             "nsp_accuracy": float("nan"), "downstream_accuracy": parts,
             "pairs_accuracy": float("nan"), "validation_mlm_accuracy": mlm,
-            "mlm_gain_last_quarter": 0.001, "train_seconds": 1500 / sps, "phase": phase,
+            "mlm_gain_last_quarter": 0.001, "train_seconds": 800 / sps, "phase": phase,
             "selected": 1, "steps_per_second": sps}
 
 
