@@ -495,9 +495,10 @@ class Study:
     def write(self):
         os.makedirs(self.args.results_dir, exist_ok=True)
         rows = self.sorted_rows()
-        write_csv(self.stem + ".csv", rows)
+        # The predictions first: a CSV row whose run has them is never without them.
         _write_json(self.stem + "_predictions.json",
                     {json.dumps(list(k)): v for k, v in self.predictions.items() if v})
+        write_csv(self.stem + ".csv", rows)
         pretraining_report.write(self.args, self.manifest, rows, self.predictions, self.curves,
                                  self.stem, SIZES)
 
