@@ -307,6 +307,14 @@ def sweep_lines(rows, size):
             cells.append("-" if not r else f"{r[0]['validation_mlm_accuracy']:.4f}"
                          + ("*" if r[0]["selected"] else ""))
         lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    edge = []
+    for family in sorted({r["family"] for r in sweep}):
+        tried = sorted(r["learning_rate"] for r in sweep if r["family"] == family)
+        picked = [r["learning_rate"] for r in sweep if r["family"] == family and r["selected"]]
+        if picked and len(tried) > 1 and picked[0] in (tried[0], tried[-1]):
+            edge.append(f"{family} ({picked[0]:g})")
+    lines += ["", "Picked at an end of the range tried (the best rate may lie beyond it): "
+              + (", ".join(edge) if edge else "none") + "."]
     return lines
 
 

@@ -344,6 +344,8 @@ def test_tiny_study_end_to_end_and_resumed(source, tmp_path):
         assert row[f"{prefix}_ci_low"] <= row[f"{prefix}_accuracy"] <= row[f"{prefix}_ci_high"]
     text = open(str(tmp_path / "results" / "pretraining.md")).read()
     assert "## Verdict" in text and "not yet measured" in text
+    assert "## Learning-rate sweep" in text
+    assert "Picked at an end of the range tried (the best rate may lie beyond it): none." in text
     # Resume: nothing retrained, first with the run directories, then without them.
     import shutil
 
