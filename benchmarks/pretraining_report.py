@@ -372,7 +372,9 @@ def summary(args, manifest, rows, predictions, sizes, plots=()):
             f"{_mean([r['steps_per_second'] for r in rs]):.2f} |")
     gains = _finite([r["mlm_gain_last_quarter"] for rs in grouped.values() for r in rs])
     if gains:
-        lines += ["", f"Plateau (validation MLM gain over the last quarter < 0.005): "
+        lines += ["", "Plateau (validation MLM gain over the last quarter < 0.005; measured from "
+                  "the last validation pass at or before 3/4 of the steps, so over at least the "
+                  f"last quarter): "
                   f"{sum(g < 0.005 for g in gains)} of {len(gains)} runs; the others stopped "
                   f"at the step budget of {steps}."]
     lines += reference_lines(grouped)
