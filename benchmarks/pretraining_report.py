@@ -1,16 +1,21 @@
-"""Tables and plots of the pretraining study (`benchmarks.pretraining`).
+"""The report of the pretraining study (`benchmarks.pretraining`): tables, intervals, verdict.
 
-`write(args, manifest, rows, curves, stem)` writes `<stem>.md` and the plots
-`<stem>_curves.png` (training MLM accuracy by step), `<stem>_pareto.png`
-(held-out MLM accuracy against training time across sizes) and
-`<stem>_ordering.png` (each family's share of BERT here against the paper's).
+`write(args, manifest, rows, predictions, curves, stem, sizes)` writes
+`<stem>.md` (and `<stem>_curves.png` when training curves are given, and
+`<stem>_corpus.json`). Every number in it is computed from `rows` (the CSV's)
+and `predictions` (each run's test examples' correctness): 95% intervals are
+percentile bootstraps over the test examples (numpy, seed 0), resampled
+jointly for all runs (they share one test set), of each family's mean over
+its seeds. The verdict on each claim of the paper is computed by the rules in
+`CLAIMS`; a claim whose runs are missing is "not yet measured".
 """
 
 import json
+import math
 import os
 import statistics
 
-from benchmarks.pretraining import SIZES
+import numpy as np
 
 # The paper's Base models (Lee-Thorp et al. 2022): GLUE validation average and
 # pretraining MLM/NSP accuracy on C4. None: the paper gives no such number.
@@ -26,16 +31,22 @@ PAPER_SOURCE = ("GLUE averages of the Base models and pretraining accuracies fro
                 "tables (FNet-Base's MLM 0.58 / NSP 0.80 also on the google/fnet-base model "
                 "card); the appendix puts DCT and Hadamard a little below the DFT, Hartley level "
                 "with it, and has no GLUE row for Performer.")
+TASK_COLUMNS = {"parts": "downstream_accuracy", "pairs": "pairs_accuracy"}
+REFERENCES = {"keras_hub_bert": "bert", "keras_hub_fnet": "fnet"}
+
+
+def _finite(values):
+    return [v for v in values if v == v and v is not None]
 
 
 def _mean(values):
-    values = [v for v in values if v == v]  # NaN: not measured (a fine-tuning not run).
+    values = _finite(values)
     return statistics.mean(values) if values else float("nan")
 
 
 def _spread(values, digits=3):
-    """`mean` or `mean (min-max)` when there are several values; NaNs left out."""
-    values = [v for v in values if v == v]
+    """`mean` or `mean (min-max)` over seeds; NaNs left out."""
+    values = _finite(values)
     if not values:
         return "-"
     if len(values) == 1:
@@ -43,243 +54,394 @@ def _spread(values, digits=3):
     return f"{_mean(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
-def by_family(rows, size):
+def _key(r):
+    return (r["family"], r["size"], int(r["seed"]), int(r["steps"]),
+            float(f"{float(r['learning_rate']):.6g}"), r["objective"])
+
+
+def main_rows(rows, size):
+    """Each family's runs at `size` at its selected rate (the reference and extra families:
+    their only rate), by family."""
+    picked = {r["family"]: r["learning_rate"] for r in rows if r["selected"]}
     grouped = {}
     for r in rows:
-        if r["size"] == size:
-            grouped.setdefault(r["family"], []).append(r)
+        if r["size"] != size or r["phase"] == "frontier":
+            continue
+        if r["family"] in picked and not math.isclose(r["learning_rate"],
+                                                      picked[r["family"]]):
+            continue
+        if r["family"] not in picked and r["phase"] == "sweep":
+            continue
+        grouped.setdefault(r["family"], []).append(r)
     return grouped
 
 
-def shares(rows, size, key):
-    """Each family's mean `key` as a fraction of BERT's at `size` (None without BERT)."""
-    grouped = by_family(rows, size)
-    if "bert" not in grouped:
-        return {}
-    bert = _mean([r[key] for r in grouped["bert"]])
-    return {f: _mean([r[key] for r in rs]) / bert for f, rs in grouped.items()}
+class Bootstrap:
+    """Joint bootstrap of the test examples of every run of one task."""
+
+    def __init__(self, grouped, predictions, task, resamples=2000, seed=0):
+        self.vectors = {}
+        for family, rs in grouped.items():
+            vs = [predictions.get(_key(r), {}).get(task) for r in rs]
+            vs = [np.frombuffer(v.encode(), dtype=np.uint8) - ord("0") for v in vs if v]
+            if vs and len({len(v) for v in vs}) == 1:
+                self.vectors[family] = np.stack(vs).astype(float)
+        lengths = {v.shape[1] for v in self.vectors.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"{task}: runs with test sets of different sizes {lengths}")
+        n = lengths.pop() if lengths else 0
+        self.index = np.random.default_rng(seed).integers(0, n, (resamples, n)) if n else None
+
+    def __contains__(self, family):
+        return family in self.vectors
+
+    def point(self, family):
+        return float(self.vectors[family].mean())
+
+    def samples(self, family):
+        """The family's seed-mean accuracy in every resample."""
+        v = self.vectors[family]
+        return v[:, self.index].mean(axis=2).mean(axis=0)
+
+    def interval(self, fn, *families):
+        """`(point, low, high)` of `fn(accuracies...)` (95% percentile interval)."""
+        point = fn(*[self.point(f) for f in families])
+        values = fn(*[self.samples(f) for f in families])
+        return point, float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
-def summary(args, manifest, rows, plots=()):
-    """The Markdown report; `plots`: `(file name, caption)` of the plots beside it."""
-    grouped = by_family(rows, args.size)
-    order = sorted(grouped, key=lambda f: -_mean([r["downstream_accuracy"]
-                                                  for r in grouped[f]]))
-    down, mlm = shares(rows, args.size, "downstream_accuracy"), shares(rows, args.size,
-                                                                      "mlm_accuracy")
-    classes = manifest["downstream_classes"]
-    lines = [
-        "# Pretraining study",
-        "",
-        f"Corpus: {manifest['files']} files of {manifest['settings']['source']} "
-        f"(sha256 {manifest['source_sha256'][:12]}), {sum(manifest['paragraphs'].values())} "
-        f"prose paragraphs: {manifest['paragraphs']['pretrain']} for pretraining "
-        f"({manifest['words']['pretrain']:,} words), {manifest['paragraphs']['heldout']} "
-        f"held out; SentencePiece vocabulary of at most {manifest['settings']['vocab_size']} "
-        "pieces trained on the pretraining paragraphs only.",
-        "",
-        f"Every run: MLM + NSP, {args.steps} steps of batch {args.batch_size} at length "
-        f"{args.max_length}, peak learning rate {args.learning_rate} (10% warm-up, linear "
-        f"decay), {args.backend}, {args.workers} runs at a time on this machine. Held-out MLM/NSP "
-        f"accuracy on {args.eval_steps} batches of held-out paragraphs. Downstream: which of "
-        f"{len(classes)} parts of the documentation ({', '.join(classes)}) a paragraph comes "
-        f"from, {manifest['downstream_examples']['train']} training paragraphs, "
-        f"{args.finetune_steps} steps at peak learning rate {args.finetune_learning_rate}; "
-        f"accuracy on {manifest['downstream_examples']['test']} held-out paragraphs (chance "
-        f"{1 / len(classes):.2f}, classes balanced).",
-        "",
-        f"## Size {args.size} ({_size_text(args.size)}): mean (min-max) over seeds",
-        "",
-        "| family | seeds | held-out MLM | held-out NSP | downstream | downstream % of BERT | "
-        "MLM % of BERT | paper: GLUE % of BERT | train s | steps/s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+def _seed_range(rs, column):
+    values = _finite([r[column] for r in rs])
+    return (min(values), max(values)) if len(values) > 1 else None
+
+
+def compare(grouped, boot, column, a, b):
+    """Difference a - b: `(point, low, high, exceeds)`; exceeds: the interval excludes 0 and
+    (with several seeds each) the seed ranges do not overlap."""
+    point, low, high = boot.interval(lambda x, y: x - y, a, b)
+    ra, rb = _seed_range(grouped[a], column), _seed_range(grouped[b], column)
+    apart = ra is None or rb is None or ra[1] < rb[0] or rb[1] < ra[0]
+    return point, low, high, (low > 0 or high < 0) and apart
+
+
+def _fmt(point, low, high, digits=3):
+    return f"{point:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
+# ---- The claims ---------------------------------------------------------------------
+
+
+def claim_structure(grouped, boot, column):
+    need = ("fnet", "random", "ff_only")
+    if not all(f in boot for f in need):
+        return None
+    parts, verdicts = [], []
+    for other in ("random", "ff_only"):
+        point, low, high, exceeds = compare(grouped, boot, column, "fnet", other)
+        parts.append(f"fnet - {other} {_fmt(point, low, high)}")
+        verdicts.append("reproduced" if exceeds and point > 0 else
+                        "not reproduced" if exceeds else "inconclusive")
+    return _combine(verdicts), "; ".join(parts)
+
+
+def _band(name):
+    def claim(grouped, boot, column):
+        if not all(f in boot for f in (name, "bert")):
+            return None
+        point, low, high = boot.interval(lambda x, y: x / y, name, "bert")
+        text = f"{name} / bert {point:.3f} [{low:.3f}, {high:.3f}] (paper 0.92-0.97)"
+        if high < 0.92 or low > 0.97:
+            return "not reproduced", text
+        if 0.92 <= point <= 0.97 and high < 1:
+            return "reproduced", text
+        return "inconclusive", text
+    return claim
+
+
+def claim_hybrid(grouped, boot, column):
+    if not all(f in boot for f in ("bert", "fnet", "fnet_hybrid")):
+        return None
+    gap = compare(grouped, boot, column, "bert", "fnet")
+    point, low, high = boot.interval(lambda b, f, h: (h - f) / np.where(b - f == 0, np.nan,
+                                                                        b - f),
+                                     "bert", "fnet", "fnet_hybrid")
+    text = (f"gap bert - fnet {_fmt(*gap[:3])}; share recovered by the hybrid "
+            f"{point:.2f} [{low:.2f}, {high:.2f}] (most: > 0.5)")
+    if not (gap[3] and gap[0] > 0):
+        return "inconclusive", text + "; no gap beyond noise to recover"
+    if low > 0.5:
+        return "reproduced", text
+    if high < 0.5:
+        return "not reproduced", text
+    return "inconclusive", text
+
+
+def claim_trail(grouped, boot, column):
+    present = [f for f in ("dct", "hadamard") if f in boot]
+    if "fnet" not in boot or not present:
+        return None
+    parts, verdicts = [], []
+    for other in present:
+        point, low, high, exceeds = compare(grouped, boot, column, "fnet", other)
+        parts.append(f"fnet - {other} {_fmt(point, low, high)}")
+        verdicts.append("reproduced" if exceeds and point > 0 else
+                        "not reproduced" if exceeds else "inconclusive")
+    missing = [f for f in ("dct", "hadamard") if f not in present]
+    if missing:
+        parts.append(f"{', '.join(missing)} not yet measured")
+    return _combine(verdicts), "; ".join(parts)
+
+
+def claim_ff_only(grouped, boot, column):
+    others = [f for f in boot.vectors if f != "ff_only" and f not in REFERENCES]
+    if "ff_only" not in boot or len(others) < 2:
+        return None
+    verdicts, worst = [], None
+    for other in others:
+        point, low, high, exceeds = compare(grouped, boot, column, other, "ff_only")
+        verdicts.append("reproduced" if exceeds and point > 0 else
+                        "not reproduced" if exceeds else "inconclusive")
+        if worst is None or point < worst[1]:
+            worst = (other, point, low, high)
+    text = (f"closest family {worst[0]}: {worst[0]} - ff_only "
+            f"{_fmt(*worst[1:])} (over {len(others)} families)")
+    return ("not reproduced" if "not reproduced" in verdicts else
+            "reproduced" if all(v == "reproduced" for v in verdicts) else "inconclusive"), text
+
+
+def claim_frontier(grouped, boot, column):
+    """FNet or Linear on the speed-accuracy frontier (no family both faster and better) and
+    faster than BERT, at the main size (train steps/s over seeds)."""
+    families = [f for f in boot.vectors if f not in REFERENCES]
+    if not all(f in families for f in ("bert", "fnet")):
+        return None
+    speed = {f: _mean([r["steps_per_second"] for r in grouped[f]]) for f in families}
+    slow = {f: min(r["steps_per_second"] for r in grouped[f]) for f in families}
+    fast = {f: max(r["steps_per_second"] for r in grouped[f]) for f in families}
+    accuracy = {f: boot.point(f) for f in families}
+    frontier = [f for f in families if not any(
+        speed[g] >= speed[f] and accuracy[g] >= accuracy[f]
+        and (speed[g], accuracy[g]) != (speed[f], accuracy[f]) for g in families if g != f)]
+    candidates = [f for f in ("fnet", "linear") if f in families]
+    faster = [f for f in candidates if slow[f] > fast["bert"]]
+    on = [f for f in faster if f in frontier]
+    text = (f"frontier {sorted(frontier, key=lambda f: -speed[f])}; steps/s " +
+            ", ".join(f"{f} {speed[f]:.2f}" for f in sorted(speed, key=lambda f: -speed[f])))
+    if on:
+        return "reproduced", text + f"; {', '.join(on)} faster than bert (every seed) and on it"
+    if not faster:
+        return "not reproduced", text + "; neither fnet nor linear faster than bert"
+    return "not reproduced", text + "; faster than bert but off the frontier"
+
+
+def _combine(verdicts):
+    if all(v == "reproduced" for v in verdicts):
+        return "reproduced"
+    if all(v == "not reproduced" for v in verdicts):
+        return "not reproduced"
+    return "inconclusive"
+
+
+CLAIMS = (
+    ("Structure matters: FNet beats random mixing and no mixing (FF-only)", claim_structure),
+    ("FNet reaches 92-97% of BERT's accuracy", _band("fnet")),
+    ("Linear reaches 92-97% of BERT's accuracy", _band("linear")),
+    ("The hybrid (attention in the top layers) recovers most of FNet's gap to BERT",
+     claim_hybrid),
+    ("DCT and Hadamard mixing trail the DFT", claim_trail),
+    ("FF-only is the poorest family", claim_ff_only),
+    ("FNet / Linear lie on the speed-accuracy frontier, faster than BERT", claim_frontier),
+)
+
+
+def verdict(grouped, boots):
+    """`[(claim, {task: (verdict, evidence)}, overall)]`."""
+    out = []
+    for claim, fn in CLAIMS:
+        per_task = {}
+        for task, boot in boots.items():
+            got = fn(grouped, boot, TASK_COLUMNS[task]) if boot.vectors else None
+            per_task[task] = got or ("not yet measured", "its runs are missing")
+        verdicts = {v for v, _ in per_task.values()} - {"not yet measured"}
+        overall = ("not yet measured" if not verdicts else verdicts.pop()
+                   if len(verdicts) == 1 else "inconclusive (the tasks disagree)")
+        out.append((claim, per_task, overall))
+    return out
+
+
+# ---- The Markdown --------------------------------------------------------------------
+
+
+def reference_lines(grouped):
+    lines = ["", "## The zoo's BERT and FNet against keras-hub's (held-out test MLM accuracy)",
+             "", "| zoo family | zoo | keras-hub | difference | seed noise (larger range) | "
+             "within noise |", "|---|---|---|---|---|---|"]
+    for reference, zoo in REFERENCES.items():
+        if reference not in grouped or zoo not in grouped:
+            lines.append(f"| {zoo} | - | - | - | - | not yet measured |")
+            continue
+        a = [r["mlm_accuracy"] for r in grouped[zoo]]
+        b = [r["mlm_accuracy"] for r in grouped[reference]]
+        noise = max(max(a) - min(a), max(b) - min(b))
+        diff = _mean(a) - _mean(b)
+        within = "yes" if abs(diff) <= noise and len(a) > 1 and len(b) > 1 else (
+            "no" if len(a) > 1 and len(b) > 1 else "one seed: unknown")
+        lines.append(f"| {zoo} | {_spread(a)} | {_spread(b)} | {diff:+.4f} | {noise:.4f} | "
+                     f"{within} |")
+    return lines
+
+
+def sweep_lines(rows, size):
+    sweep = [r for r in rows if r["phase"] == "sweep" and r["size"] == size]
+    rates = sorted({r["learning_rate"] for r in sweep})
+    if not sweep:
+        return []
+    lines = ["", "## Learning-rate sweep (first seed; held-out validation MLM accuracy, "
+             "the rate picked marked *)", "",
+             "| family | " + " | ".join(f"{x:g}" for x in rates) + " |",
+             "|---" * (len(rates) + 1) + "|"]
+    for family in sorted({r["family"] for r in sweep}):
+        cells = []
+        for rate in rates:
+            r = [r for r in sweep if r["family"] == family and r["learning_rate"] == rate]
+            cells.append("-" if not r else f"{r[0]['validation_mlm_accuracy']:.4f}"
+                         + ("*" if r[0]["selected"] else ""))
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    edge = []
+    for family in sorted({r["family"] for r in sweep}):
+        tried = sorted(r["learning_rate"] for r in sweep if r["family"] == family)
+        picked = [r["learning_rate"] for r in sweep if r["family"] == family and r["selected"]]
+        if picked and len(tried) > 1 and picked[0] in (tried[0], tried[-1]):
+            edge.append(f"{family} ({picked[0]:g})")
+    lines += ["", "Picked at an end of the range tried (the best rate may lie beyond it): "
+              + (", ".join(edge) if edge else "none") + "."]
+    return lines
+
+
+def summary(args, manifest, rows, predictions, sizes, plots=()):
+    grouped = main_rows(rows, args.size)
+    boots = {t: Bootstrap(grouped, predictions, t, args.bootstrap) for t in TASK_COLUMNS}
+    dims = sizes[args.size]
+    steps = " / ".join(str(n) for n in sorted({r["steps"] for r in rows})) or args.steps
+    lines = ["# Pretraining study", ""]
+    if manifest:
+        lines += [
+            f"Corpus: {manifest['files']} files of {manifest['settings']['source']} (sha256 "
+            f"{manifest['source_sha256'][:12]}), {sum(manifest['paragraphs'].values())} prose "
+            f"paragraphs: {manifest['paragraphs']['pretrain']} for pretraining "
+            f"({manifest['words']['pretrain']:,} words), {manifest['paragraphs']['heldout']} "
+            "held out (half validation, half test); SentencePiece vocabulary of at most "
+            f"{manifest['settings']['vocab_size']} pieces trained on the pretraining paragraphs "
+            "only.", ""]
+    lines += [
+        f"Every run: size {args.size} ({dims['num_layers']} layers, hidden "
+        f"{dims['hidden_dim']}, feed-forward {dims['intermediate_dim']}, "
+        f"{dims['num_heads']} heads where there is attention), objective {args.objective} "
+        f"(keras-hub's models: mlm), {steps} steps of batch {args.batch_size} at length "
+        f"{args.max_length}, AdamW with 10% warm-up and linear decay at each family's peak "
+        f"rate (picked on validation MLM), {args.backend}, {args.workers} runs at a time. "
+        f"MLM/NSP accuracy on {args.eval_batches} batches of held-out test paragraphs. "
+        f"Downstream ({args.finetune_steps} steps at peak rate {args.finetune_learning_rate}): "
+        "`parts`, which part of the documentation a paragraph comes from; `pairs`, whether "
+        "the second half of a paragraph is its own or another's. Intervals: 95% bootstrap "
+        f"({args.bootstrap} resamples of the test examples, seed 0) of the seed mean.", "",
+        "The study's sizes are named by their width (`h128`: 4 x 128); `keras_fnet.SIZES` "
+        "names other models (`tiny` 2 x 128, `mini` 4 x 256, `small` 4 x 512).",
     ]
-    for family in order:
+    lines += sweep_lines(rows, args.size)
+    lines += ["", f"## Size {args.size}: every family at its rate, mean (min-max) over seeds "
+              "[95% interval]", "",
+              "| family | rate | seeds | test MLM | NSP | parts | pairs | MLM gain, last quarter "
+              "| train s | steps/s |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for family in sorted(grouped, key=lambda f: -_mean([r["mlm_accuracy"]
+                                                        for r in grouped[f]])):
         rs = grouped[family]
-        paper = PAPER.get(family, {}).get("glue")
-        paper_share = f"{100 * paper / PAPER['bert']['glue']:.0f}%" if paper else "-"
+        cells = []
+        for task, column in TASK_COLUMNS.items():
+            text = _spread([r[column] for r in rs])
+            if family in boots[task]:
+                _, low, high = boots[task].interval(lambda x: x, family)
+                text += f" [{low:.3f}, {high:.3f}]"
+            cells.append(text)
         lines.append(
-            f"| {family} | {len(rs)} | {_spread([r['mlm_accuracy'] for r in rs])} | "
-            f"{_spread([r['nsp_accuracy'] for r in rs])} | "
-            f"{_spread([r['downstream_accuracy'] for r in rs])}{_count(rs)} | "
-            f"{_percent(down.get(family))} | {_percent(mlm.get(family))} | {paper_share} | "
+            f"| {family} | {rs[0]['learning_rate']:g} | {len(rs)} | "
+            f"{_spread([r['mlm_accuracy'] for r in rs])} | "
+            f"{_spread([r['nsp_accuracy'] for r in rs])} | {cells[0]} | {cells[1]} | "
+            f"{_spread([r['mlm_gain_last_quarter'] for r in rs])} | "
             f"{_mean([r['train_seconds'] for r in rs]):.0f} | "
             f"{_mean([r['steps_per_second'] for r in rs]):.2f} |")
-    sizes = sorted({r["size"] for r in rows}, key=lambda s: list(SIZES).index(s))
-    if len(sizes) > 1:
-        lines += ["", "## Sizes (the speed-accuracy frontier; first seed)", "",
-                  "| family | size | held-out MLM | downstream | train s | steps/s |",
-                  "|---|---|---|---|---|---|"]
-        first = args.seeds[0]
-        for family in sorted({r["family"] for r in rows if r["size"] != args.size}):
-            for size in sizes:
-                for r in rows:
-                    if (r["family"], r["size"], r["seed"]) == (family, size, first):
-                        lines.append(f"| {family} | {size} | {r['mlm_accuracy']:.3f} | "
-                                     f"{_spread([r['downstream_accuracy']])} | "
-                                     f"{r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |")
+    gains = _finite([r["mlm_gain_last_quarter"] for rs in grouped.values() for r in rs])
+    if gains:
+        lines += ["", "Plateau (validation MLM gain over the last quarter < 0.005; measured from "
+                  "the last validation pass at or before 3/4 of the steps, so over at least the "
+                  f"last quarter): "
+                  f"{sum(g < 0.005 for g in gains)} of {len(gains)} runs; the others stopped "
+                  f"at the step budget of {steps}."]
+    lines += reference_lines(grouped)
+    lines += ["", "## Differences from BERT (a - bert, [95% interval]; beyond noise: the "
+              "interval excludes 0 and the seed ranges do not overlap)", "",
+              "| family | " + " | ".join(TASK_COLUMNS) + " |", "|---" * 3 + "|"]
+    for family in sorted(grouped):
+        if family == "bert" or family in REFERENCES:
+            continue
+        cells = []
+        for task, column in TASK_COLUMNS.items():
+            boot = boots[task]
+            if family in boot and "bert" in boot:
+                point, low, high, exceeds = compare(grouped, boot, column, family, "bert")
+                cells.append(_fmt(point, low, high) + (" beyond noise" if exceeds else ""))
+            else:
+                cells.append("-")
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    lines += ["", "## Verdict on the paper's claims (computed from the rows above)", "",
+              "| claim | verdict | " + " | ".join(f"{t} evidence" for t in TASK_COLUMNS) + " |",
+              "|---|---|" + "---|" * len(TASK_COLUMNS)]
+    for claim, per_task, overall in verdict(grouped, boots):
+        lines.append(f"| {claim} | {overall} | " + " | ".join(
+            f"{v}: {e}" for v, e in per_task.values()) + " |")
     for name, caption in plots:
         lines += ["", f"![{caption}]({name})"]
     lines += ["", f"Paper: {PAPER_SOURCE}", ""]
     return "\n".join(lines)
 
 
-def _size_text(size):
-    s = SIZES[size]
-    return f"{s['num_layers']} layers x {s['hidden_dim']} x {s['intermediate_dim']}"
-
-
-def _count(rows):
-    """` [k of n]` when only k of the n runs were fine-tuned."""
-    k = sum(r["downstream_accuracy"] == r["downstream_accuracy"] for r in rows)
-    return f" [{k} of {len(rows)}]" if 0 < k < len(rows) else ""
-
-
-def _percent(value):
-    return "-" if value is None or value != value else f"{100 * value:.0f}%"
-
-
-def _smooth(values, window):
-    import numpy as np
-
-    values = np.asarray(values, dtype=float)
-    if len(values) < window:
-        return values
-    kernel = np.ones(window) / window
-    return np.convolve(values, kernel, mode="valid")
-
-
-def plot_curves(args, curves, path):
-    """Training MLM accuracy (smoothed) by step, one line per family at the main size."""
+def plot_curves(args, rows, curves, path):
+    """Held-out validation MLM accuracy by step of every family's main runs."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    from keras_fnet.config import FAMILIES
-
+    grouped = main_rows(rows, args.size)
     fig, ax = plt.subplots(figsize=(8, 5))
-    window = max(1, args.steps // 20)
-    for i, family in enumerate(FAMILIES):
-        runs = [h for (f, size, _), h in sorted(curves.items())
-                if f == family and size == args.size and h.get("mlm_accuracy")]
-        if not runs:
-            continue
-        length = min(len(h["mlm_accuracy"]) for h in runs)
-        smoothed = np.array([_smooth(h["mlm_accuracy"][:length], window) for h in runs])
-        steps = np.asarray(runs[0]["step"][:length])[window - 1:] if length >= window \
-            else np.asarray(runs[0]["step"][:length])
-        color = plt.cm.tab10(i % 10)
-        ax.plot(steps, smoothed.mean(0), color=color, label=f"{family} ({len(runs)} seeds)")
-        if len(runs) > 1:
-            ax.fill_between(steps, smoothed.min(0), smoothed.max(0), color=color, alpha=0.15)
+    for i, (family, rs) in enumerate(sorted(grouped.items())):
+        histories = [curves[_key(r)] for r in rs if _key(r) in curves]
+        histories = [h for h in histories if h.get("val_mlm_accuracy")]
+        for j, h in enumerate(histories):
+            ax.plot(h["val_step"], h["val_mlm_accuracy"], color=plt.cm.tab10(i % 10),
+                    label=family if j == 0 else None, alpha=0.8)
     ax.set_xlabel("step")
-    ax.set_ylabel(f"training MLM accuracy ({window}-step mean)")
-    ax.set_title(f"MLM accuracy while pretraining, size {args.size} (band: min-max over seeds)")
+    ax.set_ylabel("held-out validation MLM accuracy")
+    ax.set_title(f"MLM accuracy while pretraining, size {args.size} (one line per seed)")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-
-
-def plot_pareto(args, rows, path):
-    """Held-out MLM accuracy against training seconds, each family's sizes joined."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from keras_fnet.config import FAMILIES
-
-    fig, ax = plt.subplots(figsize=(8, 5))
-    sizes = list(SIZES)
-    for i, family in enumerate(FAMILIES):
-        points = []
-        for size in sizes:
-            rs = [r for r in rows if r["family"] == family and r["size"] == size]
-            if rs:
-                points.append((size, rs))
-        if len(points) < 2:
-            continue
-        color = plt.cm.tab10(i % 10)
-        xs = [_mean([r["train_seconds"] for r in rs]) for _, rs in points]
-        ys = [_mean([r["mlm_accuracy"] for r in rs]) for _, rs in points]
-        ax.plot(xs, ys, "o-", color=color, label=family)
-        for (size, rs), x, y in zip(points, xs, ys):
-            ax.annotate(size, (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7,
-                        color=color)
-            if len(rs) > 1:
-                values = [r["mlm_accuracy"] for r in rs]
-                ax.errorbar(x, y, yerr=[[y - min(values)], [max(values) - y]], color=color,
-                            capsize=3)
-    ax.set_xscale("log")
-    ax.set_xlabel(f"training seconds ({args.steps} steps, {args.backend}, log scale)")
-    ax.set_ylabel("held-out MLM accuracy")
-    ax.set_title("Speed-accuracy across sizes (up and left is better)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-
-
-def plot_ordering(args, rows, path):
-    """Each family's downstream and MLM accuracy as % of BERT, beside the paper's GLUE %."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    down = shares(rows, args.size, "downstream_accuracy")
-    mlm = shares(rows, args.size, "mlm_accuracy")
-    families = sorted(down, key=lambda f: -(PAPER.get(f, {}).get("glue") or 0) - down[f])
-    x = np.arange(len(families))
-    paper = [100 * (PAPER.get(f, {}).get("glue") or np.nan) / PAPER["bert"]["glue"]
-             for f in families]
-    fig, ax = plt.subplots(figsize=(9, 4.8))
-    ax.bar(x - 0.27, paper, 0.27, label="paper: GLUE % of BERT-Base", color="lightgray",
-           edgecolor="gray")
-    ax.bar(x, [100 * down[f] for f in families], 0.27, label="here: downstream % of BERT")
-    ax.bar(x + 0.27, [100 * mlm[f] for f in families], 0.27, label="here: held-out MLM % of BERT")
-    ax.axhspan(92, 97, color="green", alpha=0.08, label="the paper's 92-97% for FNet")
-    ax.set_xticks(x)
-    ax.set_xticklabels(families, rotation=30, ha="right")
-    ax.set_ylabel("% of BERT")
-    ax.set_title(f"Families against BERT, here (size {args.size}) and in the paper")
-    ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    _save(fig, path)
-    plt.close(fig)
-
-
-def _save(fig, path):
-    """Save a figure whole: a temporary name, then a rename."""
     temporary = f"{path}.tmp{os.getpid()}"
-    fig.savefig(temporary, dpi=120, format="png")
+    fig.savefig(temporary, dpi=110, format="png")
     os.replace(temporary, path)
+    plt.close(fig)
 
 
-PLOTS = (("_curves.png", "MLM accuracy while pretraining"),
-         ("_pareto.png", "speed-accuracy across sizes"),
-         ("_ordering.png", "families against BERT, here and in the paper"))
-
-
-def write(args, manifest, rows, curves, stem):
-    """The three plots of the study, then the Markdown report linking the plots beside it
-    (without `curves`, an existing curves plot is kept) and the corpus manifest
-    (`<stem>_corpus.json`, so that the report can be redrawn without the corpus); each file
+def write(args, manifest, rows, predictions, curves, stem, sizes):
+    """`<stem>.md`, the curves plot (kept when no `curves`) and `<stem>_corpus.json`, each
     written whole."""
     if curves:
-        plot_curves(args, curves, stem + "_curves.png")
-    if len({r["size"] for r in rows}) > 1:
-        plot_pareto(args, rows, stem + "_pareto.png")
-    if "bert" in {r["family"] for r in rows}:
-        plot_ordering(args, rows, stem + "_ordering.png")
-    plots = [(os.path.basename(stem + suffix), caption) for suffix, caption in PLOTS
-             if os.path.exists(stem + suffix)]
-    for path, text in ((stem + "_corpus.json", json.dumps(manifest, indent=1, sort_keys=True)),
-                       (stem + ".md", summary(args, manifest, rows, plots))):
+        plot_curves(args, rows, curves, stem + "_curves.png")
+    plots = [(os.path.basename(stem + "_curves.png"), "validation MLM accuracy while "
+              "pretraining")] if os.path.exists(stem + "_curves.png") else []
+    files = [(stem + ".md", summary(args, manifest, rows, predictions, sizes, plots))]
+    if manifest:
+        files.append((stem + "_corpus.json", json.dumps(manifest, indent=1, sort_keys=True)))
+    for path, text in files:
         temporary = f"{path}.tmp{os.getpid()}"
         with open(temporary, "w") as f:
             f.write(text)
