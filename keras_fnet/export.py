@@ -50,6 +50,8 @@ from collections.abc import Callable
 
 import keras
 
+from keras_fnet import keras_compat
+
 FORMATS = ("tf_saved_model", "onnx", "litert")
 
 
@@ -114,7 +116,8 @@ def dft_mixing(model):
     use the DFT-matmul path; their own setting comes back afterwards."""
     from keras_fnet.layers.spectral import FourierMixing
 
-    layers = [layer for layer in model._flatten_layers() if isinstance(layer, FourierMixing)]
+    layers = [layer for layer in keras_compat.sublayers(model)
+              if isinstance(layer, FourierMixing)]
     saved = [layer.implementation for layer in layers]
     try:
         for layer in layers:

@@ -25,7 +25,7 @@ the last row for -1.
 
 import keras
 
-from keras_fnet import lora
+from keras_fnet import keras_compat, lora
 from keras_fnet.config import get_config
 from keras_fnet.layers import (
     Embeddings,
@@ -128,14 +128,14 @@ class _ConfiguredModel(keras.Model):
             # A quantized model's config lists its quantized layers by path;
             # setting a layer's quantized policy quantizes it (Keras' own way),
             # so the saved weights then load into the same variables.
-            for layer in self._flatten_layers():
-                if layer.path in saved and not getattr(layer, "_is_quantized", False):
+            for layer in keras_compat.sublayers(self):
+                if layer.path in saved and not keras_compat.is_quantized(layer):
                     layer.dtype_policy = saved[layer.path]
 
     def _dtype_config(self):
         quantized = {
             layer.path: layer.dtype_policy
-            for layer in self._flatten_layers(include_self=False)
+            for layer in keras_compat.sublayers(self, include_self=False)
             if layer.quantization_mode is not None
         }
         if not quantized:

@@ -303,7 +303,8 @@ def build(plan, train_ds):
     import keras
 
     import keras_fnet
-    from training import keras_compat, optim
+    from keras_fnet import keras_compat
+    from training import optim
 
     spec, info = plan.spec, plan.prepared.info
     schedule = optim.WarmupLinearDecay(plan.learning_rate, plan.warmup_steps, spec.steps)

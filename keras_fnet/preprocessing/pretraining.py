@@ -20,8 +20,8 @@ import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
-from keras_hub.src.utils.tensor_utils import preprocessing_function
 
+from keras_fnet import keras_compat
 from keras_fnet.data.pretraining import mask_tokens
 from keras_fnet.preprocessing.classifier import as_segments, deserialize_tokenizer, packer
 
@@ -84,7 +84,7 @@ class PretrainingPreprocessor(keras_hub.models.Preprocessor):
             self.random_token_rate,
         )
 
-    @preprocessing_function
+    @keras_compat.preprocessing_function
     def call(self, x, y=None, sample_weight=None):
         if y is not None or sample_weight is not None:
             raise ValueError("Pretraining makes its own labels; pass only `x` = (a, b).")

@@ -29,6 +29,7 @@ import keras
 import keras_hub
 import tensorflow as tf
 
+from keras_fnet import keras_compat
 from keras_fnet.data.tokenizer import check_proto
 
 VOCABULARY_FILENAME = "vocabulary.spm"
@@ -60,8 +61,8 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
     """
 
     def __init__(self, proto=None, sequence_length=None, **kwargs):
-        kwargs["_allow_python_workflow"] = False
-        super().__init__(proto=proto, sequence_length=sequence_length, **kwargs)
+        super().__init__(proto=proto, sequence_length=sequence_length,
+                         **keras_compat.graph_only(kwargs))
 
     def set_proto(self, proto):
         # The file name, for the error of a vocabulary that does not parse.
