@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from keras_fnet import fileio
+
 RESULT_PREFIX = "RESULT "
 # The Keras backends, in the order the studies run and report them.
 BACKENDS = ("jax", "tensorflow", "torch")
@@ -365,12 +367,9 @@ def progress(message):
 
 
 def write_text(path, text, newline=None):
-    """Write a file whole: a temporary name in the same folder, then `os.replace`."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", newline=newline) as f:
-        f.write(text)
-    os.replace(temporary, path)
+    """Write a file whole (`keras_fnet.fileio`): a temporary name in the same folder, then
+    `os.replace`."""
+    fileio.write_file(path, text, newline=newline)
 
 
 def write_csv(path, rows, columns):
@@ -386,6 +385,15 @@ def write_csv(path, rows, columns):
 
 def write_json(path, value):
     write_text(path, json.dumps(value, indent=1))
+
+
+def save_figure(fig, path, dpi):
+    """Save a matplotlib figure whole (the extension picks the format) and close it."""
+    import matplotlib.pyplot as plt
+
+    with fileio.whole_file(path) as temporary:
+        fig.savefig(temporary, dpi=dpi, format=os.path.splitext(path)[1][1:] or None)
+    plt.close(fig)
 
 
 def read_csv(path):

@@ -223,7 +223,7 @@ def _init_vocabulary(path, run_dir):
     the run directory), or, for a model without one, the vocabulary of the training run
     whose `model.keras` it is. None when it has none."""
     from keras_fnet.convert.common import spm_path_for
-    from keras_fnet.data.tokenizer import write_whole
+    from keras_fnet import fileio
 
     candidates = ([os.path.join(path, "assets", "tokenizer", "vocabulary.spm"),
                    os.path.join(path, "spiece.model")] if os.path.isdir(path)
@@ -242,7 +242,7 @@ def _init_vocabulary(path, run_dir):
     if isinstance(proto, str):
         with open(proto, "rb") as f:
             proto = f.read()
-    write_whole(target, proto)
+    fileio.write_file(target, proto)
     return target
 
 

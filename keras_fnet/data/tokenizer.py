@@ -29,6 +29,8 @@ import os
 import re
 import sys
 
+from keras_fnet import fileio
+
 SPECIAL_TOKENS = ("<pad>", "[CLS]", "[SEP]", "[MASK]")
 F_NET_VOCABULARY_SIZE = 32000
 # Pieces every trained vocabulary holds besides the characters: <pad>, <unk>, the three
@@ -238,11 +240,8 @@ def vocabulary_for(texts, vocabulary, vocab_size, work_dir, filename="vocabulary
 
 
 def write_whole(path, data):
-    """Write bytes to `path` under a temporary name, then rename it."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "wb") as f:
-        f.write(data)
-    os.replace(temporary, path)
+    """Write bytes to `path` whole (`keras_fnet.fileio.write_file`)."""
+    fileio.write_file(path, data)
 
 
 def check_proto(proto, source="the vocabulary"):

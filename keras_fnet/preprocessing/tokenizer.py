@@ -29,7 +29,7 @@ import keras
 import keras_hub
 import tensorflow as tf
 
-from keras_fnet import keras_compat
+from keras_fnet import fileio, keras_compat
 from keras_fnet.data.tokenizer import check_proto
 
 VOCABULARY_FILENAME = "vocabulary.spm"
@@ -99,8 +99,4 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
 
     def save_assets(self, dir_path):
         """Write the vocabulary whole to `dir_path/vocabulary.spm`."""
-        path = os.path.join(dir_path, VOCABULARY_FILENAME)
-        temporary = path + ".tmp"
-        with open(temporary, "wb") as f:
-            f.write(self.proto)
-        os.replace(temporary, path)
+        fileio.write_file(os.path.join(dir_path, VOCABULARY_FILENAME), self.proto)
