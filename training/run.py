@@ -303,7 +303,7 @@ def build(plan, train_ds):
     import keras
 
     import keras_fnet
-    from keras_fnet import keras_compat
+    from keras_fnet import compile_defaults, keras_compat
     from training import optim
 
     spec, info = plan.spec, plan.prepared.info
@@ -325,10 +325,11 @@ def build(plan, train_ds):
         else:
             model = keras_fnet.Classifier(encoder, num_classes=info.num_classes,
                                           dropout=encoder.config.dropout)
-        loss, metrics, weighted = optim.make_loss(plan.task.kind)
+        loss, metrics, weighted = compile_defaults.make_loss(plan.task.kind)
         model.compile(
-            optimizer=optim.make_optimizer(schedule, weight_decay=spec.weight_decay,
-                                           clipnorm=spec.clipnorm, loss_scaling=loss_scaling),
+            optimizer=compile_defaults.make_optimizer(
+                schedule, weight_decay=spec.weight_decay, clipnorm=spec.clipnorm,
+                loss_scaling=loss_scaling),
             loss=loss, metrics=metrics, weighted_metrics=weighted,
             steps_per_execution=spec.steps_per_execution,
         )
