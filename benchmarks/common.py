@@ -37,6 +37,8 @@ import time
 from keras_fnet import fileio
 
 RESULT_PREFIX = "RESULT "
+# The repository root: `benchmarks` and `training` run from the source tree.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The Keras backends, in the order the studies run and report them.
 BACKENDS = ("jax", "tensorflow", "torch")
 
@@ -289,8 +291,12 @@ def summarize(values):
 
 
 def worker_env(backend, threads=None):
-    """The environment of a worker: its backend and, when given, its CPU threads."""
+    """The environment of a worker: its backend and, when given, its CPU threads.
+
+    The repository root goes first on `PYTHONPATH`: `benchmarks` (like `training`) is run from
+    the source tree, not installed, so a worker finds it from any working directory."""
     env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH")) if p)
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                    TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1")

@@ -30,7 +30,7 @@ import keras_hub
 import tensorflow as tf
 
 from keras_fnet import fileio, keras_compat
-from keras_fnet.data.tokenizer import check_proto
+from keras_fnet.preprocessing.vocabulary import check_proto
 
 VOCABULARY_FILENAME = "vocabulary.spm"
 
