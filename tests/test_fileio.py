@@ -53,3 +53,30 @@ def test_a_directory_is_replaced_whole(tmp_path):
             f.write("new")
     assert os.listdir(target) == ["new.txt"]
     assert sorted(os.listdir(tmp_path)) == ["preset"]
+
+
+# Writers not moved to keras_fnet.fileio yet, each with the reason.
+RENAMES_ALLOWED = {
+    "keras_fnet/convert/common.py": "its own whole_directory; the converters are on their own branch",
+    "benchmarks/pretraining.py": "the pretraining study is on its own branch",
+    "benchmarks/pretraining_report.py": "the pretraining study is on its own branch",
+}
+
+
+def test_every_writer_goes_through_fileio():
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    found = set()
+    for top in ("keras_fnet", "training", "benchmarks"):
+        for path in (root / top).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (isinstance(node, ast.Attribute) and node.attr in ("replace", "rename")
+                        and isinstance(node.value, ast.Name) and node.value.id == "os"):
+                    found.add(path.relative_to(root).as_posix())
+    found.discard("keras_fnet/fileio.py")
+    stray = sorted(found - set(RENAMES_ALLOWED))
+    assert not stray, f"write these whole with keras_fnet.fileio instead of os.replace: {stray}"
+    stale = sorted(set(RENAMES_ALLOWED) - found)
+    assert not stale, f"{stale} no longer rename files themselves: remove them from the list"
