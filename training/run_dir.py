@@ -153,13 +153,18 @@ class RunDir:
 
     # ---- Whole files ----------------------------------------------------------
 
+    def tmp_path(self, name):
+        """The temporary path of `name`: `.tmp-<pid>-<name>` in the same directory."""
+        return fileio.temporary_path(self.file(name))
+
     def write_whole(self, name, write):
         """`write(tmp_path)` then rename it to `name`: readers see the old or the new file."""
         with fileio.whole_file(self.file(name)) as tmp:
             write(tmp)
 
     def write_json(self, name, obj):
-        fileio.write_file(self.file(name), json.dumps(obj, indent=2))
+        text = json.dumps(obj, indent=2)
+        self.write_whole(name, lambda tmp: fileio.write_file(tmp, text))
 
     def read_json(self, name):
         """The JSON file `name`, or None if missing; RunDirError if damaged."""
