@@ -110,14 +110,24 @@ def _trainer_requirements():
     ]
 
 
-def check():
-    """Raise `KerasCompatError` naming each private API that is missing or changed."""
+# What each part of keras-fnet needs: the library's helpers, keras-hub's, the trainer's.
+_GROUPS = {"library": _library_requirements, "keras_hub": _keras_hub_requirements,
+           "trainer": _trainer_requirements}
+
+
+def check(groups=tuple(_GROUPS)):
+    """Raise `KerasCompatError` naming each private API that is missing or changed.
+
+    Args:
+        groups: which requirements to check: "library" (builds and quantizes a
+            small layer, so not inside a distribution scope), "keras_hub",
+            "trainer" (the `tf.distribute` workarounds); all by default.
+    """
     import keras
 
     broken = []
     try:
-        requirements = (_library_requirements() + _keras_hub_requirements()
-                        + _trainer_requirements())
+        requirements = [r for group in groups for r in _GROUPS[group]()]
     except (ImportError, AttributeError) as e:
         raise KerasCompatError(f"Keras {keras.__version__}: {e}") from None
     for description, holds in requirements:
@@ -187,14 +197,14 @@ def build_for_tf_distribute(model, data_batch):
     Call in the strategy scope after `compile`. `data_batch` is a structure of
     zero tensors with the dataset's shapes and dtypes.
     """
-    check()
+    check(("trainer",))
     model._symbolic_build(data_batch=data_batch)
     model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
 
 
 def patch_multi_worker_logs():
     """Average scalar step logs over replicas with `axis=None` under multi-worker."""
-    check()
+    check(("trainer",))
     from keras.src.backend.tensorflow import trainer as tf_trainer
 
     if getattr(tf_trainer.reduce_per_replica, "_keras_fnet_patched", False):
