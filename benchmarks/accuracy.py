@@ -125,10 +125,7 @@ def loss_curve(path):
 
 
 def write_csv(path, rows):
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
+    common.write_csv(path, rows, FIELDS)
 
 
 def read_csv(path):
@@ -220,8 +217,7 @@ def plot(args, rows, cross_runs, path, backends_path):
     ax.set_title(f"{args.task}: accuracy vs training time (mean, min-max over seeds)")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    common.save_figure(fig, path, dpi=120)
 
     if cross_runs:
         fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -233,8 +229,7 @@ def plot(args, rows, cross_runs, path, backends_path):
         ax.set_title(f"{args.task}: {args.cross_backend_family} on each backend, same config and seed")
         ax.legend()
         fig.tight_layout()
-        fig.savefig(backends_path, dpi=120)
-        plt.close(fig)
+        common.save_figure(fig, backends_path, dpi=120)
 
 
 def main(argv=None):

@@ -34,7 +34,11 @@ import subprocess
 import sys
 import time
 
+from keras_fnet import fileio
+
 RESULT_PREFIX = "RESULT "
+# The repository root: `benchmarks` and `training` run from the source tree.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The Keras backends, in the order the studies run and report them.
 BACKENDS = ("jax", "tensorflow", "torch")
 
@@ -287,8 +291,12 @@ def summarize(values):
 
 
 def worker_env(backend, threads=None):
-    """The environment of a worker: its backend and, when given, its CPU threads."""
+    """The environment of a worker: its backend and, when given, its CPU threads.
+
+    The repository root goes first on `PYTHONPATH`: `benchmarks` (like `training`) is run from
+    the source tree, not installed, so a worker finds it from any working directory."""
     env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO, env.get("PYTHONPATH")) if p)
     if threads:
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                    TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1")
@@ -365,12 +373,9 @@ def progress(message):
 
 
 def write_text(path, text, newline=None):
-    """Write a file whole: a temporary name in the same folder, then `os.replace`."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", newline=newline) as f:
-        f.write(text)
-    os.replace(temporary, path)
+    """Write a file whole (`keras_fnet.fileio`): a temporary name in the same folder, then
+    `os.replace`."""
+    fileio.write_file(path, text, newline=newline)
 
 
 def write_csv(path, rows, columns):
@@ -386,6 +391,15 @@ def write_csv(path, rows, columns):
 
 def write_json(path, value):
     write_text(path, json.dumps(value, indent=1))
+
+
+def save_figure(fig, path, dpi):
+    """Save a matplotlib figure whole (the extension picks the format) and close it."""
+    import matplotlib.pyplot as plt
+
+    with fileio.whole_file(path) as temporary:
+        fig.savefig(temporary, dpi=dpi, format=os.path.splitext(path)[1][1:] or None)
+    plt.close(fig)
 
 
 def read_csv(path):

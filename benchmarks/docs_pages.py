@@ -15,6 +15,8 @@ import argparse
 import os
 import shutil
 
+from keras_fnet import fileio
+
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PREFIX = "reports"
 KINDS = (".md", ".png", ".csv")
@@ -75,14 +77,11 @@ def write(out, results=RESULTS):
     pages = report_files(results)
     for uri, path in pages + [(f"{PREFIX}/index.md", None)]:
         target = os.path.join(out, *uri.split("/"))
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        temporary = f"{target}.tmp{os.getpid()}"
         if path is None:
-            with open(temporary, "w", encoding="utf-8") as f:
-                f.write(index_page(pages))
+            fileio.write_file(target, index_page(pages))
         else:
-            shutil.copyfile(path, temporary)
-        os.replace(temporary, target)
+            with fileio.whole_file(target) as temporary:
+                shutil.copyfile(path, temporary)
     return len(pages) + 1
 
 

@@ -16,7 +16,6 @@ Writes `benchmarks/results/input_pipeline.{csv,md,png}`.
 """
 
 import argparse
-import csv
 import os
 import platform
 import time
@@ -24,6 +23,7 @@ import time
 import keras
 import numpy as np
 
+from benchmarks import common
 from keras_fnet.data import load_task
 from keras_fnet.data import task_info
 
@@ -98,7 +98,7 @@ def plot(rows, path, title):
     ax.set_title(title, fontsize=10)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    common.save_figure(fig, path, dpi=120)
 
 
 def main(argv=None):
@@ -130,24 +130,20 @@ def main(argv=None):
         print(f"{name:12s} L={length:5d}: pipeline {rate:8.1f} batches/s, "
               f"model {model_bps:.3f} batches/s, headroom x{rate / model_bps:.0f}")
 
-    os.makedirs(args.output_dir, exist_ok=True)
     base = os.path.join(args.output_dir, "input_pipeline")
-    with open(base + ".csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    common.write_csv(base + ".csv", rows, list(rows[0]))
     machine = f"{platform.machine()}, {os.cpu_count()} CPU cores, {backend}"
-    with open(base + ".md", "w") as f:
-        f.write(f"# Input pipeline vs. model throughput\n\n"
-                f"Machine: {machine}. Batch size {args.batch_size}. Model: "
-                f"{model_label}, {model_bps_512:.3f} training batches/s at "
-                f"L=512, scaled by 512/L. Pipelines on mock/generated data.\n\n"
-                "| task | L | pipeline batches/s | model batches/s | headroom |\n"
-                "|---|---|---|---|---|\n")
-        for r in rows:
-            f.write(f"| {r['task']} | {r['max_length']} | "
-                    f"{r['pipeline_batches_per_s']} | "
-                    f"{r['model_batches_per_s']} | x{r['headroom']:.0f} |\n")
+    text = (f"# Input pipeline vs. model throughput\n\n"
+            f"Machine: {machine}. Batch size {args.batch_size}. Model: "
+            f"{model_label}, {model_bps_512:.3f} training batches/s at "
+            f"L=512, scaled by 512/L. Pipelines on mock/generated data.\n\n"
+            "| task | L | pipeline batches/s | model batches/s | headroom |\n"
+            "|---|---|---|---|---|\n")
+    for r in rows:
+        text += (f"| {r['task']} | {r['max_length']} | "
+                 f"{r['pipeline_batches_per_s']} | "
+                 f"{r['model_batches_per_s']} | x{r['headroom']:.0f} |\n")
+    common.write_text(base + ".md", text)
     plot(rows, base + ".png",
          f"Input pipelines vs. fnet_small training ({machine}, batch "
          f"{args.batch_size})")

@@ -255,8 +255,7 @@ def report(out, machine=None):
               "", "JIT: " + "; ".join(f"{k}: {v}" for k, v in JIT.items() if k in
                                        {r['backend'] for r in rows}) + ".",
               "", "![mixing](mixing.png)", "", "## Machine", "", common.machine_markdown(machine), ""]
-    with open(os.path.join(out, "mixing.md"), "w") as f:
-        f.write("\n".join(lines))
+    common.write_text(os.path.join(out, "mixing.md"), "\n".join(lines))
     plot(rows, os.path.join(out, "mixing.png"))
 
 
@@ -298,8 +297,7 @@ def plot(rows, path):
     axes[0][0].legend(fontsize=8)
     fig.suptitle("Fourier mixing alone: Re(FFT2(x)) per implementation")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    common.save_figure(fig, path, dpi=110)
 
 
 # ----------------------------------------------------------------------------
@@ -332,8 +330,7 @@ def main(argv=None):
         common.write_csv(os.path.join(args.out, "mixing.csv"), [_fix(r) for r in rows], COLUMNS)
     rows = [_fix(r) for r in rows]
     common.write_csv(os.path.join(args.out, "mixing.csv"), rows, COLUMNS)
-    with open(os.path.join(args.out, "mixing_machine.json"), "w") as f:
-        json.dump(machine, f, indent=1)
+    common.write_json(os.path.join(args.out, "mixing_machine.json"), machine)
     report(args.out, machine)
     print(f"wrote {args.out}/mixing.csv, mixing.md, mixing.png in {time.time() - start:.0f}s")
 

@@ -302,11 +302,7 @@ def _plot(out, rows, batch):
     fig.suptitle("grey: Keras, blue: onnxruntime, orange: SavedModel, green: LiteRT "
                  "(shared 2-core CPU)")
     fig.tight_layout()
-    path = os.path.join(out, "serving.png")
-    temporary = f"{path}.tmp{os.getpid()}.png"
-    fig.savefig(temporary, dpi=110)
-    plt.close(fig)
-    os.replace(temporary, path)
+    common.save_figure(fig, os.path.join(out, "serving.png"), dpi=110)
 
 
 def main(argv=None):

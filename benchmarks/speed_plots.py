@@ -61,8 +61,7 @@ def lengths_plot(rows, out):
         axes[i][0].legend(fontsize=7)
     fig.suptitle("Inference and training vs length (x: timed out or out of memory at that length)")
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "speed_lengths.png"), dpi=90)
-    plt.close(fig)
+    common.save_figure(fig, os.path.join(out, "speed_lengths.png"), dpi=90)
     return "speed_lengths.png"
 
 
@@ -89,8 +88,7 @@ def ratios_plot(checks, out):
         ax.set_title(name, fontsize=9)
         ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(os.path.join(out, "speed_ratios.png"), dpi=90)
-    plt.close(fig)
+    common.save_figure(fig, os.path.join(out, "speed_ratios.png"), dpi=90)
     return "speed_ratios.png"
 
 

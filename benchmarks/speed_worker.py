@@ -65,9 +65,9 @@ def _jit_setting(backend):
 
 
 def _device_kind():
-    from keras_fnet import backend_specific
+    from keras_fnet import devices
 
-    return backend_specific.device_kind()
+    return devices.device_kind()
 
 
 def _zoo_fields(name, spec, length):

@@ -1,32 +1,3 @@
-"""The one place in the library core that asks the backend what it runs on.
+"""The former name of `keras_fnet.devices` (`device_kind`), kept while modules still import it."""
 
-Everything else in `keras_fnet` uses only `keras`, `keras.ops` and numpy. This
-module imports the active backend's framework lazily to name the device kind
-that `FourierMixing(implementation="auto")` tunes for.
-"""
-
-import functools
-
-import keras
-
-
-@functools.lru_cache(maxsize=None)
-def device_kind():
-    """`"tpu"`, `"gpu"` or `"cpu"`: the default device of the active backend."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        platform = jax.devices()[0].platform
-        return {"tpu": "tpu", "gpu": "gpu", "cuda": "gpu", "rocm": "gpu"}.get(platform, "cpu")
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        if tf.config.list_logical_devices("TPU"):
-            return "tpu"
-        return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
-    if backend == "torch":
-        import torch
-
-        return "gpu" if torch.cuda.is_available() else "cpu"
-    return "cpu"
+from keras_fnet.devices import device_kind  # noqa: F401

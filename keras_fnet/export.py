@@ -43,12 +43,12 @@ import argparse
 import contextlib
 import dataclasses
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 
 import keras
+
+from keras_fnet import fileio, keras_compat
 
 FORMATS = ("tf_saved_model", "onnx", "litert")
 
@@ -114,7 +114,8 @@ def dft_mixing(model):
     use the DFT-matmul path; their own setting comes back afterwards."""
     from keras_fnet.layers.spectral import FourierMixing
 
-    layers = [layer for layer in model._flatten_layers() if isinstance(layer, FourierMixing)]
+    layers = [layer for layer in keras_compat.sublayers(model)
+              if isinstance(layer, FourierMixing)]
     saved = [layer.implementation for layer in layers]
     try:
         for layer in layers:
@@ -123,24 +124,6 @@ def dft_mixing(model):
     finally:
         for layer, implementation in zip(layers, saved):
             layer.implementation = implementation
-
-
-@contextlib.contextmanager
-def _whole(filepath):
-    """Yield a temporary sibling path; when the block succeeds, move it to `filepath`."""
-    target = os.path.abspath(os.fspath(filepath))
-    parent, name = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp_dir = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        tmp = os.path.join(tmp_dir, name)
-        yield tmp
-        if os.path.isdir(target) and not os.path.islink(target):
-            old = os.path.join(tmp_dir, "old")
-            os.replace(target, old)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
 def _keras(model, filepath, format, signature, verbose, kwargs):
@@ -292,7 +275,7 @@ def export_model(model, filepath, format="tf_saved_model", sequence_length=None,
         sequence_length = encoder_config(model).max_sequence_length
     signature = input_signature or export_signature(model, sequence_length)
     mixing = dft_mixing(model) if plan.dft else contextlib.nullcontext()
-    with _whole(filepath) as tmp, mixing:
+    with fileio.whole_file(filepath) as tmp, mixing:
         plan.exporter(model, tmp, format, signature, False, dict(kwargs))
     if verbose:
         print(f"Saved {format} artifact at '{filepath}'.")
@@ -308,8 +291,7 @@ def export_file(model_path, filepath, format="tf_saved_model", sequence_length=N
     check_format(format)
     if format == "litert" and not str(filepath).endswith(".tflite"):
         raise ValueError(f"A LiteRT artifact's path must end with .tflite, got {str(filepath)!r}.")
-    import keras_fnet  # noqa: F401  (registers the zoo's classes)
-
+    # The zoo's classes are registered: importing this module imported `keras_fnet`.
     model = keras.saving.load_model(model_path, compile=False)
     if not hasattr(model, "_input_specs"):
         raise ValueError(f"{str(model_path)!r} holds a {type(model).__name__}, not a keras-fnet "

@@ -23,6 +23,7 @@ classifier or pretrainer are not part of the encoder and stay trainable, as
 keras-hub's `Backbone.enable_lora` leaves a task's head.
 """
 
+from keras_fnet import keras_compat
 from keras_fnet.layers import EncoderBlock
 
 # Target group -> the layers of a block whose sublayers (themselves included)
@@ -61,7 +62,7 @@ def adapted_layers(encoder, groups):
         for block in blocks
         for group in groups
         for root in GROUPS[group](block)
-        for layer in root._flatten_layers()
+        for layer in keras_compat.sublayers(root)
         if hasattr(layer, "enable_lora")
     ]
 
@@ -91,7 +92,7 @@ def enable(encoder, rank, target=ALL):
             "projections); use 'feedforward' or 'all'."
         )
     encoder.trainable = True
-    for layer in encoder._flatten_layers(include_self=False):
+    for layer in keras_compat.sublayers(encoder, include_self=False):
         layer.trainable = False
     for layer in layers:
         layer.trainable = True

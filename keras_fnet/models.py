@@ -25,7 +25,8 @@ the last row for -1.
 
 import keras
 
-from keras_fnet import lora
+from keras_fnet import keras_compat, lora
+from keras_fnet.compile_defaults import make_loss, make_optimizer, pretraining_losses
 from keras_fnet.config import get_config
 from keras_fnet.layers import (
     Embeddings,
@@ -128,14 +129,14 @@ class _ConfiguredModel(keras.Model):
             # A quantized model's config lists its quantized layers by path;
             # setting a layer's quantized policy quantizes it (Keras' own way),
             # so the saved weights then load into the same variables.
-            for layer in self._flatten_layers():
-                if layer.path in saved and not getattr(layer, "_is_quantized", False):
+            for layer in keras_compat.sublayers(self):
+                if layer.path in saved and not keras_compat.is_quantized(layer):
                     layer.dtype_policy = saved[layer.path]
 
     def _dtype_config(self):
         quantized = {
             layer.path: layer.dtype_policy
-            for layer in self._flatten_layers(include_self=False)
+            for layer in keras_compat.sublayers(self, include_self=False)
             if layer.quantization_mode is not None
         }
         if not quantized:
@@ -350,14 +351,6 @@ def _as_encoder(encoder, overrides, dtype=None):
     return Encoder(get_config(encoder, **overrides), dtype=dtype)
 
 
-def _adamw(learning_rate):
-    optimizer = keras.optimizers.AdamW(
-        learning_rate=learning_rate, weight_decay=0.01, epsilon=1e-6
-    )
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    return optimizer
-
-
 @keras.saving.register_keras_serializable(package="keras_fnet")
 class Classifier(PreprocessorMixin, _ConfiguredModel):
     """Sequence classifier (or regressor) on the pooled output.
@@ -524,37 +517,10 @@ def build_classifier(
     encoder = _as_encoder(preset_or_config, overrides, dtype)
     model = Classifier(encoder, num_classes=num_classes, dtype=dtype, preprocessor=preprocessor)
     if compile:
-        if num_classes == 1:
-            loss, metrics = keras.losses.MeanSquaredError(), []
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-            metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-        model.compile(optimizer=_adamw(learning_rate), loss=loss, metrics=metrics)
+        loss, metrics, weighted = make_loss("regression" if num_classes == 1 else "classification")
+        model.compile(optimizer=make_optimizer(learning_rate), loss=loss, metrics=metrics,
+                      weighted_metrics=weighted)
     return model
-
-
-def pretraining_losses():
-    """`(loss, metrics, weighted_metrics)` of the pretrainer, for `compile`.
-
-    As the official code: the MLM cross-entropy is averaged over the real
-    predictions only (`sample_weight={"mlm": mask_weights}` with 0 at padded
-    prediction slots, so the loss divides by the sum of the weights, not by
-    the number of slots), plus the NSP cross-entropy.
-
-    Example:
-
-    >>> loss, metrics, weighted = pretraining_losses()
-    >>> sorted(loss)
-    ['mlm', 'nsp']
-    """
-    accuracy = lambda: keras.metrics.SparseCategoricalAccuracy(name="accuracy")  # noqa: E731
-    loss = {
-        "mlm": keras.losses.SparseCategoricalCrossentropy(
-            from_logits=True, reduction="mean_with_sample_weight"
-        ),
-        "nsp": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    }
-    return loss, {"nsp": [accuracy()]}, {"mlm": [accuracy()]}
 
 
 def build_pretrainer(
@@ -586,7 +552,7 @@ def build_pretrainer(
     if compile:
         loss, metrics, weighted_metrics = pretraining_losses()
         model.compile(
-            optimizer=_adamw(learning_rate),
+            optimizer=make_optimizer(learning_rate),
             loss=loss,
             metrics=metrics,
             weighted_metrics=weighted_metrics,

@@ -10,7 +10,6 @@ Modules:
 * `callbacks`: step counting, stopping, checkpoints, history, TensorBoard scalars.
 * `evaluate`: the final evaluation on every evaluation split of the task.
 * `devices`, `strategies`: device set-up and the distribution strategy of each backend.
-* `keras_compat`: the private Keras internals we rely on, behind a version guard.
 * `optim`: AdamW, the warm-up + linear-decay schedule, mixed precision.
 * `train`: the command line.
 """

@@ -223,7 +223,7 @@ def _init_vocabulary(path, run_dir):
     the run directory), or, for a model without one, the vocabulary of the training run
     whose `model.keras` it is. None when it has none."""
     from keras_fnet.convert.common import spm_path_for
-    from keras_fnet.data.tokenizer import write_whole
+    from keras_fnet import fileio
 
     candidates = ([os.path.join(path, "assets", "tokenizer", "vocabulary.spm"),
                    os.path.join(path, "spiece.model")] if os.path.isdir(path)
@@ -242,7 +242,7 @@ def _init_vocabulary(path, run_dir):
     if isinstance(proto, str):
         with open(proto, "rb") as f:
             proto = f.read()
-    write_whole(target, proto)
+    fileio.write_file(target, proto)
     return target
 
 
@@ -303,7 +303,8 @@ def build(plan, train_ds):
     import keras
 
     import keras_fnet
-    from training import keras_compat, optim
+    from keras_fnet import compile_defaults, keras_compat
+    from training import optim
 
     spec, info = plan.spec, plan.prepared.info
     schedule = optim.WarmupLinearDecay(plan.learning_rate, plan.warmup_steps, spec.steps)
@@ -324,10 +325,11 @@ def build(plan, train_ds):
         else:
             model = keras_fnet.Classifier(encoder, num_classes=info.num_classes,
                                           dropout=encoder.config.dropout)
-        loss, metrics, weighted = optim.make_loss(plan.task.kind)
+        loss, metrics, weighted = compile_defaults.make_loss(plan.task.kind)
         model.compile(
-            optimizer=optim.make_optimizer(schedule, weight_decay=spec.weight_decay,
-                                           clipnorm=spec.clipnorm, loss_scaling=loss_scaling),
+            optimizer=compile_defaults.make_optimizer(
+                schedule, weight_decay=spec.weight_decay, clipnorm=spec.clipnorm,
+                loss_scaling=loss_scaling),
             loss=loss, metrics=metrics, weighted_metrics=weighted,
             steps_per_execution=spec.steps_per_execution,
         )

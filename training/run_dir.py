@@ -11,7 +11,8 @@ The contract (also in the README, "Output directory"):
   stops with a clear message; a lock whose process is gone (`kill -9`) is
   taken over.
 * Every file is written to `.tmp-<pid>-<name>` in the same directory and
-  renamed; leftover temporaries of dead processes are removed on start.
+  renamed (`keras_fnet.fileio`); leftover temporaries of dead processes are
+  removed on start.
 
 Example:
 
@@ -25,9 +26,11 @@ import os
 import shutil
 import socket
 
+from keras_fnet import fileio
+from keras_fnet.fileio import TMP_PREFIX
+
 RUN_FILE = "run.json"
 LOCK_FILE = ".lock"
-TMP_PREFIX = ".tmp-"
 # Files and folders a run owns (removed by `overwrite`); nothing else is touched.
 RUN_FILES = ("run.json", "checkpoint.weights.h5", "checkpoint.json", "model.keras",
              "metrics.json", "logs", "vocabulary.spm")
@@ -111,9 +114,12 @@ class RunDir:
     def _acquire(self):
         lock = self.file(LOCK_FILE)
         for _ in range(3):
-            tmp = self._write_tmp(LOCK_FILE, json.dumps(self._owner))
+            # Written whole under a temporary name, then linked: `os.link` fails if a lock
+            # exists, so two processes never both take it.
+            tmp = fileio.temporary_path(lock, "link")
+            fileio.write_file(tmp, json.dumps(self._owner))
             try:
-                os.link(tmp, lock)  # Atomic: fails if a lock exists; never half-written.
+                os.link(tmp, lock)
                 return
             except FileExistsError:
                 pass
@@ -148,36 +154,17 @@ class RunDir:
     # ---- Whole files ----------------------------------------------------------
 
     def tmp_path(self, name):
-        """A temporary path for `name` in the same directory (same extension)."""
-        return self.file(f"{TMP_PREFIX}{os.getpid()}-{name}")
-
-    def _write_tmp(self, name, text):
-        tmp = self.tmp_path(name)
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        return tmp
+        """The temporary path of `name`: `.tmp-<pid>-<name>` in the same directory."""
+        return fileio.temporary_path(self.file(name))
 
     def write_whole(self, name, write):
         """`write(tmp_path)` then rename it to `name`: readers see the old or the new file."""
-        tmp = self.tmp_path(name)
-        try:
+        with fileio.whole_file(self.file(name)) as tmp:
             write(tmp)
-            os.replace(tmp, self.file(name))
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
     def write_json(self, name, obj):
-        self.write_whole(name, lambda tmp: self._write_json(tmp, obj))
-
-    @staticmethod
-    def _write_json(path, obj):
-        with open(path, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
+        text = json.dumps(obj, indent=2)
+        self.write_whole(name, lambda tmp: fileio.write_file(tmp, text))
 
     def read_json(self, name):
         """The JSON file `name`, or None if missing; RunDirError if damaged."""

@@ -177,7 +177,7 @@ def _tensorflow_strategy(name, tpu=None, multi_host=False):
                 "each worker (with its own index)."
             )
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        from training import keras_compat
+        from keras_fnet import keras_compat
 
         keras_compat.patch_multi_worker_logs()
         task = tf_config.get("task", {})

@@ -45,6 +45,8 @@ import time
 
 import numpy as np
 
+from keras_fnet import fileio
+
 MIN = "[MIN"
 MAX = "[MAX"
 MED = "[MED"
@@ -276,15 +278,10 @@ def evaluate(source):
 def write_tsv(rows, path):
     """Write `(source, target)` rows to `path` with LRA's `Source\\tTarget`
     header."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
+    with fileio.whole_file(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, delimiter="\t", lineterminator="\n")
         writer.writerow(["Source", "Target"])
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def read_tsv(path):

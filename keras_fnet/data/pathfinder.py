@@ -42,6 +42,8 @@ import time
 
 import numpy as np
 
+from keras_fnet import fileio
+
 RESOLUTIONS = (32, 64, 128)
 # (path length in pixels at 32 x 32, number of paths) per difficulty; the
 # length scales linearly with the resolution.
@@ -224,12 +226,9 @@ def generate(num_examples, resolution=32, difficulty=DEFAULT_DIFFICULTY, seed=0,
 
 def save_npz(path, images, labels):
     """Save images and labels to a compressed `.npz` file."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    tmp = path + ".tmp.npz"
-    np.savez_compressed(tmp, images=images, labels=labels)
-    os.replace(tmp, path)
+    with fileio.whole_file(path) as tmp:
+        with open(tmp, "wb") as f:  # A file object: numpy adds no `.npz` to the name.
+            np.savez_compressed(f, images=images, labels=labels)
 
 
 def load_npz(path):

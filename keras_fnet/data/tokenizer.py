@@ -29,16 +29,15 @@ import os
 import re
 import sys
 
+from keras_fnet import fileio
+from keras_fnet.preprocessing.vocabulary import TokenizerError, check_proto  # noqa: F401
+
 SPECIAL_TOKENS = ("<pad>", "[CLS]", "[SEP]", "[MASK]")
 F_NET_VOCABULARY_SIZE = 32000
 # Pieces every trained vocabulary holds besides the characters: <pad>, <unk>, the three
 # control tokens and, with byte fallback, the 256 byte pieces.
 META_PIECES = 1 + len(SPECIAL_TOKENS)
 BYTE_PIECES = 256
-
-
-class TokenizerError(ValueError):
-    """A vocabulary that cannot be trained or read; the message names the input and the fix."""
 
 
 _REQUIRED_CHARS = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
@@ -238,34 +237,8 @@ def vocabulary_for(texts, vocabulary, vocab_size, work_dir, filename="vocabulary
 
 
 def write_whole(path, data):
-    """Write bytes to `path` under a temporary name, then rename it."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "wb") as f:
-        f.write(data)
-    os.replace(temporary, path)
-
-
-def check_proto(proto, source="the vocabulary"):
-    """Raise `TokenizerError` naming `source` unless `proto` (bytes) is a SentencePiece model.
-
-    Example:
-
-    >>> check_proto(b"not a model", "vocab.spm")
-    Traceback (most recent call last):
-    ...
-    keras_fnet.data.tokenizer.TokenizerError: vocab.spm: not a SentencePiece model (11 bytes \
-that do not parse); pass the .model file that SentencePiece training wrote.
-    """
-    import sentencepiece as spm
-
-    try:
-        if not proto:
-            raise RuntimeError("empty")
-        spm.SentencePieceProcessor(model_proto=proto)
-    except (RuntimeError, OSError, TypeError):
-        raise TokenizerError(
-            f"{source}: not a SentencePiece model ({len(proto or b'')} bytes that do not "
-            "parse); pass the .model file that SentencePiece training wrote.") from None
+    """Write bytes to `path` whole (`keras_fnet.fileio.write_file`)."""
+    fileio.write_file(path, data)
 
 
 def load_tokenizer(proto, sequence_length=None):

@@ -5,12 +5,11 @@
 FF-only baseline).
 """
 
-import contextlib
-
 import keras
 import numpy as np
 from keras import ops
 
+from keras_fnet import keras_compat
 from keras_fnet.layers.base import MixingLayer, default_initializer, register_mixing
 
 
@@ -23,15 +22,8 @@ def _check_length(layer, x):
         )
 
 
-@contextlib.contextmanager
-def _unlocked(layer):
-    """Let a built layer add weights, as Keras's own `Dense.enable_lora` does
-    (Keras locks a layer's state after `build`; no public API reopens it)."""
-    layer._tracker.unlock()
-    try:
-        yield
-    finally:
-        layer._tracker.lock()
+# Let a built layer add weights, as Keras's own `Dense.enable_lora` does.
+_unlocked = keras_compat.unlocked
 
 
 class _TwoMatrixMixing(MixingLayer):

@@ -15,8 +15,8 @@ This module imports TensorFlow and keras-hub (preprocessing runs in tf.data).
 import keras
 import keras_hub
 import tensorflow as tf
-from keras_hub.src.utils.tensor_utils import preprocessing_function
 
+from keras_fnet import keras_compat
 from keras_fnet.preprocessing.tokenizer import Tokenizer
 
 
@@ -48,8 +48,7 @@ def packer(tokenizer, sequence_length, **kwargs):
         start_value=tokenizer.cls_token_id,
         end_value=tokenizer.sep_token_id,
         pad_value=tokenizer.pad_token_id,
-        _allow_python_workflow=False,  # Private keras-hub argument: tf.data graphs only.
-        **kwargs,
+        **keras_compat.graph_only(kwargs),
     )
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
@@ -100,7 +99,7 @@ class ClassifierPreprocessor(keras_hub.models.Preprocessor):
         # text pair `(premise, hypothesis)` as `(x, y)`.
         return super().__call__(x, y=y, sample_weight=sample_weight, **kwargs)
 
-    @preprocessing_function
+    @keras_compat.preprocessing_function
     def call(self, x, y=None, sample_weight=None):
         segments = tuple(self.tokenizer(s) for s in as_segments(x))
         token_ids, segment_ids = self.packer(segments)

@@ -3,7 +3,7 @@
 Each example is a pair of consecutive text segments `(a, b)` of a document.
 With probability 1/2 the two are swapped (NSP label 1 = swapped, 0 = in order,
 the official convention), packed as `[CLS] a [SEP] b [SEP]` by keras-hub's
-`MultiSegmentPacker`, then masked by `keras_fnet.data.pretraining.mask_tokens`
+`MultiSegmentPacker`, then masked by `keras_fnet.preprocessing.masking.mask_tokens`
 (15% of the non-special tokens, 80% `[MASK]` / 10% random / 10% kept), the
 same numpy code as the C4 and own-corpus pipelines, driven by one seeded
 generator.
@@ -20,9 +20,9 @@ import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
-from keras_hub.src.utils.tensor_utils import preprocessing_function
 
-from keras_fnet.data.pretraining import mask_tokens
+from keras_fnet import keras_compat
+from keras_fnet.preprocessing.masking import mask_tokens
 from keras_fnet.preprocessing.classifier import as_segments, deserialize_tokenizer, packer
 
 
@@ -84,7 +84,7 @@ class PretrainingPreprocessor(keras_hub.models.Preprocessor):
             self.random_token_rate,
         )
 
-    @preprocessing_function
+    @keras_compat.preprocessing_function
     def call(self, x, y=None, sample_weight=None):
         if y is not None or sample_weight is not None:
             raise ValueError("Pretraining makes its own labels; pass only `x` = (a, b).")

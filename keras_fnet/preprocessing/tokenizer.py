@@ -29,7 +29,8 @@ import keras
 import keras_hub
 import tensorflow as tf
 
-from keras_fnet.data.tokenizer import check_proto
+from keras_fnet import fileio, keras_compat
+from keras_fnet.preprocessing.vocabulary import check_proto
 
 VOCABULARY_FILENAME = "vocabulary.spm"
 
@@ -60,8 +61,8 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
     """
 
     def __init__(self, proto=None, sequence_length=None, **kwargs):
-        kwargs["_allow_python_workflow"] = False
-        super().__init__(proto=proto, sequence_length=sequence_length, **kwargs)
+        super().__init__(proto=proto, sequence_length=sequence_length,
+                         **keras_compat.graph_only(kwargs))
 
     def set_proto(self, proto):
         # The file name, for the error of a vocabulary that does not parse.
@@ -98,8 +99,4 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
 
     def save_assets(self, dir_path):
         """Write the vocabulary whole to `dir_path/vocabulary.spm`."""
-        path = os.path.join(dir_path, VOCABULARY_FILENAME)
-        temporary = path + ".tmp"
-        with open(temporary, "wb") as f:
-            f.write(self.proto)
-        os.replace(temporary, path)
+        fileio.write_file(os.path.join(dir_path, VOCABULARY_FILENAME), self.proto)

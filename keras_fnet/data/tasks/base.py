@@ -31,6 +31,8 @@ import json
 import os
 from typing import Any, Callable, Optional, Tuple, Union
 
+from keras_fnet import fileio
+
 KINDS = ("classification", "regression", "pretraining")
 _TASKS = {}
 _ALIASES = {}
@@ -331,24 +333,6 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _write_whole(path, write):
-    """`write(tmp_path)`, then rename to `path` (same directory)."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = os.path.join(os.path.dirname(path),
-                       f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _dump_json(obj, path):
-    with open(path, "w") as f:
-        json.dump(obj, f)
-
-
 def cached(path, count, generate, save, read, log=print):
     """Read the cache file `path` of `count` examples, (re)generating it if needed.
 
@@ -380,9 +364,9 @@ def cached(path, count, generate, save, read, log=print):
         if os.path.exists(path):
             log(f"cache {path} has no valid checksum file: generating it again")
     data = generate()
-    _write_whole(path, lambda tmp: save(data, tmp))
-    stamp = {"count": count, "sha256": _sha256(path)}
-    _write_whole(sidecar, lambda tmp: _dump_json(stamp, tmp))
+    with fileio.whole_file(path) as tmp:
+        save(data, tmp)
+    fileio.write_file(sidecar, json.dumps({"count": count, "sha256": _sha256(path)}))
     data, n = read(path)
     if n != count:
         raise RuntimeError(f"{path}: wrote {count} examples but read back {n}.")
