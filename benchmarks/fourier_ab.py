@@ -23,7 +23,7 @@ import statistics
 
 from benchmarks import common, speed
 from benchmarks.speed_worker import KerasModel, batch_for
-from keras_fnet.layers import spectral
+from keras_fnet.layers.mixing import fourier, spectral
 
 ORIGINAL = spectral.real_fft2
 
@@ -43,16 +43,17 @@ def formulation(name):
 
 
 def step_with(model, mode, name):
-    """The model's step with `spectral.real_fft2` patched to `name` while it runs (and traces)."""
+    """The model's step with the Fourier layer's `real_fft2` patched to `name` while it runs
+    (and traces)."""
     step = getattr(model, mode)
     fn = formulation(name) if name else ORIGINAL
 
     def run():
-        spectral.real_fft2 = fn
+        fourier.real_fft2 = fn
         try:
             step()
         finally:
-            spectral.real_fft2 = ORIGINAL
+            fourier.real_fft2 = ORIGINAL
 
     return run
 

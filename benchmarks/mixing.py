@@ -84,8 +84,8 @@ def _transforms(names):
     """name -> function x -> Re(FFT2(x)) for the implementations asked for."""
     from keras import ops
 
-    from keras_fnet.layers import spectral
-    from keras_fnet.layers.spectral import FourierMixing
+    from keras_fnet.layers import FourierMixing
+    from keras_fnet.layers.mixing import spectral
 
     def keras_hub(x):  # Exactly keras-hub's FNetEncoder transform.
         real, _ = ops.fft2((x, ops.zeros_like(x)))

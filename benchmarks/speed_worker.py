@@ -22,11 +22,12 @@ import numpy as np
 
 from benchmarks import common, speed_plain
 
-# Zoo models with one config field changed: name -> (family, overrides).
-VARIANTS = {"fnet_fft": ("fnet", dict(fourier_implementation="fft")),
-            "fnet_dft": ("fnet", dict(fourier_implementation="dft")),
-            "bert_fused": ("bert", dict(attention_implementation="fused")),
-            "bert_explicit": ("bert", dict(attention_implementation="explicit"))}
+# Zoo models with one mixing option changed: name -> (family, config overrides).
+VARIANTS = {"fnet_fft": ("fnet", dict(mixing_options={"fourier_implementation": "fft"})),
+            "fnet_dft": ("fnet", dict(mixing_options={"fourier_implementation": "dft"})),
+            "bert_fused": ("bert", dict(mixing_options={"attention_implementation": "fused"})),
+            "bert_explicit": ("bert",
+                              dict(mixing_options={"attention_implementation": "explicit"}))}
 # Reference models: name -> (source, whether every layer keeps [batch, heads, length, length]
 # attention scores). Every other model name is a family of the zoo (`zoo_families`).
 REFERENCES = {"keras_hub_fnet": ("keras_hub", False), "keras_hub_bert": ("keras_hub", True),

@@ -12,6 +12,7 @@ Example:
 """
 
 import dataclasses
+import functools
 from typing import Optional, Tuple
 
 # What an encoder reads: token and segment ids (text), or float vectors
@@ -45,11 +46,6 @@ class EncoderConfig:
         embedding_dim: width of the embeddings before their projection to
             `hidden_dim`; `None` means `hidden_dim`.
         layer_norm_epsilon: epsilon of every LayerNorm.
-        fourier_implementation: `"auto"`, `"fft"` or `"dft"`; see
-            `keras_fnet.layers.FourierMixing`.
-        attention_implementation: `"auto"`, `"fused"` or `"explicit"`; see
-            `keras_fnet.layers.AttentionMixing`.
-        num_random_features: random features per head of `performer` mixing.
         seed: seed of the fixed matrices of `random` and `performer` mixing
             (block `i` uses `seed + i`).
         input_kind: `"tokens"` (token and segment ids; `vocabulary_size` and
@@ -66,6 +62,26 @@ class EncoderConfig:
             `hidden_dim` with a Dense layer, as the official FNet
             (`hidden_mapping_in`); False leaves it out, as BERT (then
             `embedding_dim` must be None or `hidden_dim`).
+        mixing_options: options of the mixing layers, `{name: value}`, each
+            declared and checked by the mixing that owns it
+            (`keras_fnet.layers.mixing_options()`), e.g.
+            `{"fourier_implementation": "dft"}` (`FourierMixing`),
+            `{"attention_implementation": "explicit"}` (`AttentionMixing`),
+            `{"num_random_features": 64}` (`PerformerMixing`). An option can
+            also be given as a keyword of its own,
+            `EncoderConfig(fourier_implementation="dft")`, and read as an
+            attribute, `config.fourier_implementation`. Values equal to the
+            option's default are dropped, so equal settings give equal configs.
+
+    Example:
+
+    >>> config = EncoderConfig(num_layers=2, fourier_implementation="dft")
+    >>> config.mixing_options, config.fourier_implementation
+    ({'fourier_implementation': 'dft'}, 'dft')
+    >>> EncoderConfig(mixing_options={"fourier_implementation": "matmul"})
+    Traceback (most recent call last):
+    ...
+    ValueError: `fourier_implementation` must be one of 'auto', 'fft', 'dft', got 'matmul'.
     """
 
     vocabulary_size: int = 32000
@@ -80,9 +96,6 @@ class EncoderConfig:
     attention_layers: Tuple[int, ...] = ()
     embedding_dim: Optional[int] = None
     layer_norm_epsilon: float = 1e-12
-    fourier_implementation: str = "auto"
-    attention_implementation: str = "auto"
-    num_random_features: int = 256
     seed: int = 0
     input_kind: str = "tokens"
     feature_dim: Optional[int] = None
@@ -90,6 +103,7 @@ class EncoderConfig:
     norm_first: bool = False
     activation: str = "gelu_approximate"
     embedding_projection: bool = True
+    mixing_options: dict = dataclasses.field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         object.__setattr__(self, "attention_layers", tuple(self.attention_layers))
@@ -101,16 +115,21 @@ class EncoderConfig:
             "num_heads",
             "max_sequence_length",
             "num_segments",
-            "num_random_features",
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
         # The layer registry is filled when `keras_fnet.layers` is imported
         # (always, by `import keras_fnet`); configs only look names up in it.
-        from keras_fnet.layers.base import mixing_class
+        from keras_fnet.layers.base import check_mixing_options, mixing_class
 
         mixing = mixing_class(self.mixing)
+        if not isinstance(self.mixing_options, dict):
+            raise TypeError(
+                "`mixing_options` must be a dict of option names and values, got "
+                f"{type(self.mixing_options).__name__}."
+            )
+        object.__setattr__(self, "mixing_options", check_mixing_options(self.mixing_options))
         if self.input_kind not in INPUT_KINDS:
             raise ValueError(
                 f"`input_kind` must be one of {', '.join(INPUT_KINDS)}, got {self.input_kind!r}."
@@ -139,19 +158,6 @@ class EncoderConfig:
                     f"`attention_layers` has {index}, which is not a layer of a "
                     f"{self.num_layers}-layer encoder."
                 )
-        if self.fourier_implementation not in ("auto", "fft", "dft"):
-            raise ValueError(
-                "`fourier_implementation` must be 'auto', 'fft' or 'dft', got "
-                f"{self.fourier_implementation!r}."
-            )
-        from keras_fnet.layers.attention import IMPLEMENTATIONS
-
-        if self.attention_implementation not in IMPLEMENTATIONS:
-            names = ", ".join(map(repr, IMPLEMENTATIONS))
-            raise ValueError(
-                f"`attention_implementation` must be one of {names}, "
-                f"got {self.attention_implementation!r}."
-            )
         uses_heads = mixing.uses_heads or self.attention_layers
         if uses_heads and self.hidden_dim % self.num_heads:
             raise ValueError(
@@ -160,18 +166,34 @@ class EncoderConfig:
                 + (" with attention layers." if self.attention_layers else ".")
             )
 
+    def __getattr__(self, name):
+        """A mixing option read as an attribute (its value here, else its default)."""
+        from keras_fnet.layers.base import mixing_options
+
+        option = mixing_options().get(name) if not name.startswith("__") else None
+        if option is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.__dict__.get("mixing_options", {}).get(name, option.default)
+
     def layer_mixing(self, index):
         """The mixing name of block `index` (attention in hybrid layers)."""
         hybrid = {i % self.num_layers for i in self.attention_layers}
         return "attention" if index in hybrid else self.mixing
 
     def replace(self, **overrides):
-        """A copy with some fields changed; unknown names raise a clear error."""
-        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(self)})
+        """A copy with some fields changed; unknown names raise a clear error.
+
+        A mixing option given by name changes that option and keeps the others;
+        `mixing_options=...` replaces them all.
+        """
+        from keras_fnet.layers.base import mixing_options
+
+        fields = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(overrides) - set(fields) - set(mixing_options()))
         if unknown:
             raise ValueError(
-                f"Unknown config field(s) {unknown}. Valid fields: "
-                f"{', '.join(f.name for f in dataclasses.fields(self))}."
+                f"Unknown config field(s) {unknown}. Valid fields: {', '.join(fields)}; "
+                f"mixing options: {', '.join(sorted(mixing_options()))}."
             )
         return dataclasses.replace(self, **overrides)
 
@@ -182,7 +204,29 @@ class EncoderConfig:
 
     @classmethod
     def from_dict(cls, config):
+        """The config of `to_dict`'s dict; also reads the dicts of earlier
+        versions, whose mixing options are fields of their own."""
         return cls(**config)
+
+
+def _with_option_keywords(init):
+    """`EncoderConfig.__init__` that also takes each mixing option as a keyword
+    (merged into `mixing_options`; the flat fields of earlier versions)."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, **fields):
+        from keras_fnet.layers.base import mixing_options
+
+        named = {k: fields.pop(k) for k in list(fields) if k in mixing_options()}
+        given = fields.get("mixing_options") or {}
+        if named and isinstance(given, dict):  # Else the check names the wrong type.
+            fields["mixing_options"] = {**given, **named}
+        init(self, *args, **fields)
+
+    return __init__
+
+
+EncoderConfig.__init__ = _with_option_keywords(EncoderConfig.__init__)
 
 
 # Sizes: (num_layers, hidden_dim, intermediate_dim, num_heads). Base and large
@@ -215,6 +259,46 @@ PRESETS = {
     for family, family_fields in FAMILIES.items()
     for size, size_fields in SIZES.items()
 }
+
+
+def register_family(name, **fields):
+    """Add a family from outside the package: its row of `FAMILIES` and its
+    presets `<name>_<size>` in `PRESETS` (and so the command line's `--model`
+    choices and the benchmarks' families).
+
+    Args:
+        name: the family's name (a string without spaces, not a family yet).
+        **fields: the config fields that make the family, e.g.
+            `mixing="mean"` for a mixing registered with `register_mixing`.
+
+    Example:
+
+    >>> register_family("doc_fourier_dft", mixing="fourier",
+    ...                 fourier_implementation="dft")
+    >>> PRESETS["doc_fourier_dft_tiny"].mixing_options
+    {'fourier_implementation': 'dft'}
+    >>> unregister_family("doc_fourier_dft")
+    """
+    if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+        raise ValueError(f"A family name must be a non-empty string without spaces, got {name!r}.")
+    if name in FAMILIES:
+        raise ValueError(f"Family {name!r} already exists ({FAMILIES[name]}).")
+    presets = {f"{name}_{size}": EncoderConfig(**fields, **size_fields)
+               for size, size_fields in SIZES.items()}
+    taken = sorted(set(presets) & set(PRESETS))
+    if taken:
+        raise ValueError(f"Family {name!r} would replace the preset(s) {taken}.")
+    FAMILIES[name] = dict(fields)
+    PRESETS.update(presets)
+
+
+def unregister_family(name):
+    """Remove a family that `register_family` added, and its presets."""
+    if name not in FAMILIES:
+        raise ValueError(f"Unknown family {name!r}. Families: {', '.join(FAMILIES)}.")
+    del FAMILIES[name]
+    for size in SIZES:
+        PRESETS.pop(f"{name}_{size}", None)
 
 
 def get_config(preset_or_config="fnet_base", **overrides):

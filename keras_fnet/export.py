@@ -112,7 +112,7 @@ def check_sequence_length(model, sequence_length):
 def dft_mixing(model):
     """Within the block, the Fourier layers of `model` (and Hartley, a subclass)
     use the DFT-matmul path; their own setting comes back afterwards."""
-    from keras_fnet.layers.spectral import FourierMixing
+    from keras_fnet.layers import FourierMixing
 
     layers = [layer for layer in keras_compat.sublayers(model)
               if isinstance(layer, FourierMixing)]

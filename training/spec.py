@@ -87,7 +87,7 @@ def _field(default, help, group, number=None, choices=None, identity=True, cli=T
 _MODEL, _DATA, _OWN, _OPT, _DIST, _OUT = ("task and model", "data", "your own data",
                                           "optimization", "distribution", "output")
 OVERRIDES = ("num_layers", "hidden_dim", "intermediate_dim", "num_heads", "embedding_dim",
-             "dropout")
+             "dropout", "mixing_options")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +110,11 @@ class RunSpec:
                                           POSITIVE)
     dropout: Optional[float] = _field(None, "override the dropout rate (also of the head)",
                                       _MODEL, Number(float, 0, 1, below_maximum=True))
+    mixing_options: Optional[dict] = _field(None, "override options of the mixing layers, "
+                                            "NAME=VALUE ... (e.g. fourier_implementation=dft, "
+                                            "attention_implementation=explicit, "
+                                            "num_random_features=64; all of them: "
+                                            "keras_fnet.layers.mixing_options())", _MODEL)
     init_from: Optional[str] = _field(None, "a .keras Encoder, Classifier or Pretrainer, or a "
                                       "preset directory, whose encoder (and vocabulary) is "
                                       "fine-tuned", _MODEL)
@@ -215,6 +220,11 @@ class RunSpec:
         if self.vocabulary is not None and self.vocab_size is not None:
             raise SpecError(f"--vocab-size {self.vocab_size}: not with --vocabulary (the size "
                             "is the given vocabulary's).")
+        if self.mixing_options is not None and (
+                not isinstance(self.mixing_options, dict)
+                or not all(isinstance(k, str) for k in self.mixing_options)):
+            raise SpecError(f"--mixing-options {self.mixing_options!r:.60}: must map option "
+                            "names to values.")
         if self.corpus_validation is not None and self.corpus is None:
             raise SpecError("--corpus-validation: only with --corpus (the held-out documents "
                             "of your own corpus).")
@@ -247,7 +257,11 @@ class RunSpec:
 
     @property
     def overrides(self):
-        return {k: getattr(self, k) for k in OVERRIDES if getattr(self, k) is not None}
+        """The config fields the run changes in its preset; each mixing option is
+        one of them (changing that option, keeping the preset's others)."""
+        values = {k: getattr(self, k) for k in OVERRIDES if getattr(self, k) is not None}
+        options = values.pop("mixing_options", {})
+        return {**values, **options}
 
     # ---- Serialization ---------------------------------------------------------
 
@@ -309,8 +323,36 @@ def add_arguments(parser):
             kwargs["choices"] = meta["choices"]
         elif f.name in ("corpus", "corpus_validation"):
             kwargs.update(nargs="+", metavar="PATH")
+        elif f.name == "mixing_options":
+            kwargs.update(nargs="+", metavar="NAME=VALUE", type=_option_pair,
+                          action=_store_dict_action())
         actions[f.name] = group.add_argument(flag(f.name), **kwargs)
     return actions
+
+
+def _option_pair(text):
+    """`NAME=VALUE` as `(name, value)`, the value an int or float when it reads as one."""
+    import argparse
+
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text}: expected NAME=VALUE")
+    for convert in (int, float):
+        try:
+            return name, convert(value)
+        except ValueError:
+            pass
+    return name, value
+
+
+def _store_dict_action():
+    import argparse
+
+    class StoreDict(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            setattr(namespace, self.dest, dict(values))
+
+    return StoreDict
 
 
 def _argparse_type(number):

@@ -22,11 +22,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
-def _help_action(task_action):
-    """`--help` that lists the registry's tasks under `--task`.
+def _help_action(task_action, model_action):
+    """`--help` that lists the registry's tasks under `--task` and families under `--model`.
 
-    The registry is imported only when the help is shown: importing it starts Keras, which a
-    run does only after applying `--backend`.
+    The registries are imported only when the help is shown: importing them starts Keras,
+    which a run does only after applying `--backend`.
     """
 
     class Help(argparse.Action):
@@ -35,9 +35,12 @@ def _help_action(task_action):
                              nargs=0, help="show this help message and exit")
 
         def __call__(self, parser, namespace, values, option_string=None):
+            import keras_fnet
             from keras_fnet.data.tasks import task_names
 
             task_action.help = f"{task_action.help}: {', '.join(task_names())}"
+            model_action.help = (f"{model_action.help}; families {', '.join(keras_fnet.FAMILIES)}"
+                                 f", sizes {', '.join(keras_fnet.SIZES)}")
             parser.print_help()
             parser.exit()
 
@@ -53,7 +56,8 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         add_help=False,
     )
-    p.add_argument("-h", "--help", action=_help_action(spec_lib.add_arguments(p)["task"]))
+    actions = spec_lib.add_arguments(p)
+    p.add_argument("-h", "--help", action=_help_action(actions["task"], actions["model"]))
     p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     return p.parse_args(None if argv is None else [str(a) for a in argv])
 

@@ -1,23 +1,32 @@
 """Layers of the zoo: one mixing interface, its implementations, one block.
 
 `MIXINGS` maps the mixing names of `EncoderConfig.mixing` to the registered
-layer classes (`register_mixing`); `get_mixing_layer` builds the mixing layer
-of one block from a config.
+layer classes (`register_mixing`, one module of `keras_fnet.layers.mixing`
+each); `get_mixing_layer` builds the mixing layer of one block from a config.
 """
 
-# Registration order is the order of `MIXINGS` (and of its error messages).
-from keras_fnet.layers.spectral import (  # isort: skip
+from keras_fnet.layers.base import (
+    MIXINGS,
+    MixingLayer,
+    MixingOption,
+    mixing_class,
+    mixing_options,
+    register_mixing,
+)
+from keras_fnet.layers.embeddings import Embeddings, FeatureEmbeddings
+from keras_fnet.layers.encoder_block import EncoderBlock
+from keras_fnet.layers.heads import MaskedLMHead
+from keras_fnet.layers.mixing import (
+    AttentionMixing,
     DCTMixing,
     FourierMixing,
     HadamardMixing,
     HartleyMixing,
+    IdentityMixing,
+    LinearMixing,
+    PerformerMixing,
+    RandomMixing,
 )
-from keras_fnet.layers.attention import AttentionMixing, PerformerMixing
-from keras_fnet.layers.base import MIXINGS, MixingLayer, mixing_class, register_mixing
-from keras_fnet.layers.embeddings import Embeddings, FeatureEmbeddings
-from keras_fnet.layers.encoder_block import EncoderBlock
-from keras_fnet.layers.heads import MaskedLMHead
-from keras_fnet.layers.matrix import IdentityMixing, LinearMixing, RandomMixing
 
 
 def get_mixing_layer(config, index, **kwargs):
@@ -52,9 +61,11 @@ __all__ = [
     "LinearMixing",
     "MaskedLMHead",
     "MixingLayer",
+    "MixingOption",
     "PerformerMixing",
     "RandomMixing",
     "get_mixing_layer",
     "mixing_class",
+    "mixing_options",
     "register_mixing",
 ]

@@ -135,7 +135,7 @@ def test_mixed_bfloat16_is_finite(layer_class, to_numpy):
 
 def test_auto_implementation_follows_the_measured_table():
     from keras_fnet import backend_specific
-    from keras_fnet.layers import attention
+    from keras_fnet.layers.mixing import attention
 
     device = (keras.backend.backend(), backend_specific.device_kind())
     limit = attention.AUTO_EXPLICIT_MAX_LENGTH.get(device, 0)

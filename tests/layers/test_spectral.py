@@ -7,7 +7,7 @@ import scipy.fft
 import scipy.linalg
 
 from keras_fnet.layers import DCTMixing, FourierMixing, HadamardMixing, HartleyMixing
-from keras_fnet.layers import spectral
+from keras_fnet.layers.mixing import dct, fourier, spectral
 
 SHAPES = [(2, 7, 5), (3, 13, 11), (1, 1, 1), (2, 1, 9), (2, 9, 1), (2, 16, 8), (1, 31, 17)]
 IMPLEMENTATIONS = ["fft", "dft"]
@@ -74,15 +74,15 @@ def test_fft_and_dft_agree(shape, to_numpy):
 def test_run_time_length_matrices_match_static_ones(n, to_numpy):
     """The matrices built for a length known only at run time (TF graphs)."""
     length = keras.ops.convert_to_tensor(n, dtype="int32")
-    cos, sin = spectral._cos_sin_dynamic(length)
-    want_cos, want_sin = spectral._cos_sin(n)
+    cos, sin = spectral.cos_sin_dynamic(length)
+    want_cos, want_sin = spectral.cos_sin(n)
     np.testing.assert_allclose(to_numpy(cos), want_cos, atol=1e-5)
     np.testing.assert_allclose(to_numpy(sin), want_sin, atol=1e-5)
     np.testing.assert_allclose(
-        to_numpy(spectral._dct_matrix_dynamic(length)), spectral._dct_matrix(n), atol=1e-4
+        to_numpy(dct._dct_matrix_dynamic(length)), dct._dct_matrix(n), atol=1e-4
     )
     np.testing.assert_array_equal(
-        to_numpy(spectral._hadamard_matrix_dynamic(length)), spectral._hadamard_matrix(n)
+        to_numpy(dct._hadamard_matrix_dynamic(length)), dct._hadamard_matrix(n)
     )
 
 
@@ -128,8 +128,8 @@ def test_half_precision_policies_compute_in_float32(policy, layer_class, to_nump
 
 
 def test_auto_rule_follows_the_table(monkeypatch):
-    monkeypatch.setattr(spectral.backend_specific, "device_kind", lambda: "cpu")
-    monkeypatch.setitem(spectral.AUTO_DFT_MAX_LENGTH, "cpu", 256)
+    monkeypatch.setattr(fourier.backend_specific, "device_kind", lambda: "cpu")
+    monkeypatch.setitem(fourier.AUTO_DFT_MAX_LENGTH, "cpu", 256)
     layer = FourierMixing()
     assert layer.resolved_implementation(256) == "dft"
     assert layer.resolved_implementation(257) == "fft"
@@ -138,7 +138,7 @@ def test_auto_rule_follows_the_table(monkeypatch):
 
 
 def test_bad_implementation_names_the_choices():
-    with pytest.raises(ValueError, match="'auto', 'fft' or 'dft'"):
+    with pytest.raises(ValueError, match="'auto', 'fft', 'dft'"):
         FourierMixing("matmul")
 
 

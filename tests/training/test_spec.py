@@ -59,3 +59,35 @@ def test_corpus_flags_take_several_paths():
     spec = train.spec_from_args(args).validated()
     assert spec.corpus == ["a.txt", "b/"] and spec.corpus_validation == ["c.txt", "d/"]
     assert spec.identity()["corpus_validation"] == ["c.txt", "d/"]
+
+
+def test_mixing_options_flag_sets_options_of_the_preset():
+    args = train.parse_args(["--model", "performer_tiny", "--mixing-options",
+                             "fourier_implementation=dft", "num_random_features=64"])
+    spec = train.spec_from_args(args).validated()
+    assert spec.mixing_options == {"fourier_implementation": "dft", "num_random_features": 64}
+    assert RunSpec.from_json(spec.to_json()) == spec
+    # Each option is one override: it changes that option and keeps the preset's others.
+    assert spec.overrides == {"fourier_implementation": "dft", "num_random_features": 64}
+    from keras_fnet import get_config
+
+    config = get_config("performer_tiny", **spec.overrides)
+    assert config.num_random_features == 64 and config.fourier_implementation == "dft"
+    assert spec.identity()["mixing_options"] == spec.mixing_options
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--mixing-options", "fourier_implementation"], "expected NAME=VALUE"),
+    (["--mixing-options", "=dft"], "expected NAME=VALUE"),
+])
+def test_mixing_options_flag_rejects_malformed_pairs(capsys, argv, message):
+    with pytest.raises(SystemExit):
+        train.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_mixing_options_need_names_and_not_init_from():
+    with pytest.raises(SpecError, match="--mixing-options .*must map option names"):
+        RunSpec(mixing_options=["fourier_implementation=dft"]).validated()
+    with pytest.raises(SpecError, match="remove --mixing-options"):
+        RunSpec(init_from="x.keras", mixing_options={"num_random_features": 8}).validated()

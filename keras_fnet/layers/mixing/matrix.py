@@ -1,8 +1,7 @@
-"""Mixing by dense matrices over the sequence and hidden axes, and no mixing.
+"""Mixing by dense matrices over the sequence and hidden axes.
 
 `LinearMixing` learns the two matrices; `RandomMixing` fixes them at random
-(the paper's "structure matters" control); `IdentityMixing` mixes nothing (the
-FF-only baseline).
+(the paper's "structure matters" control).
 """
 
 import keras
@@ -214,18 +213,3 @@ class RandomMixing(_TwoMatrixMixing):
 
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
-
-
-@register_mixing("identity")
-class IdentityMixing(MixingLayer):
-    """No mixing at all: returns its input (the paper's FF-only baseline).
-
-    Example:
-
-    >>> x = np.ones((1, 3, 2), "float32")
-    >>> np.array_equal(IdentityMixing()(x), x)
-    True
-    """
-
-    def call(self, inputs, padding_mask=None):
-        return inputs
