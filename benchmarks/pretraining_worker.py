@@ -249,10 +249,9 @@ def run(cfg):
     if cfg["family"] not in REFERENCE_INPUTS:
         for name, task_cfg in cfg["downstream"].items():
             result["downstream"][name] = finetune(cfg, run_dir, name, task_cfg)
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w") as f:
-        json.dump(result, f)
-    os.replace(temporary, path)
+    from keras_fnet import fileio
+
+    fileio.write_file(path, json.dumps(result))
     return result
 
 
