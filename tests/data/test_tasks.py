@@ -27,7 +27,7 @@ def test_every_task_mock(name):
     ids = x["token_ids"].numpy()
     assert ids.min() >= 0 and ids.max() < info.vocabulary_size
     if name == "pretrain":
-        assert set(y) == {"mlm", "nsp"} and set(batch[2]) == {"mlm"}
+        assert set(y) == {"mlm", "nsp"} and set(batch[2]) == {"mlm", "nsp"}
         assert x["mask_positions"].shape == (4, 80)
     elif info.is_regression:
         assert y.dtype == "float32"
