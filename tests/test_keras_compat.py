@@ -36,8 +36,12 @@ def _private_names():
     dense.build((None, 2))
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     names = set(KNOWN_PRIVATE)
-    for obj in (dense, model, keras.optimizers.AdamW(), keras.Model, keras.Layer):
-        names |= {n for n in dir(obj) if n.startswith("_") and not n.startswith("__")}
+    for obj in (dense, model, keras.optimizers.AdamW()):
+        # Keras's own names only, not those of a backend base class (torch's `nn.Module`).
+        owners = [vars(obj)] + [vars(c) for c in type(obj).__mro__
+                                if c.__module__.startswith("keras")]
+        names |= {n for owner in owners for n in owner
+                  if n.startswith("_") and not n.startswith("__")}
     return names
 
 
