@@ -36,12 +36,10 @@ PRETRAINED_FILE = "pretrainer.keras"
 
 def _pretrain_dataset(prepared, split, cfg, training, objective):
     """`(features, labels, weights)` batches in the form the run's model takes."""
-    from training.evaluate import with_pretraining_weights
-
     ds = prepared.load(split, cfg["batch_size"], cfg["max_length"], shuffle=training,
                        seed=cfg["seed"], repeat=training, drop_remainder=True)
     if objective == "mlm+nsp":
-        return with_pretraining_weights(ds)
+        return ds  # The batches carry both outputs' sample weights.
     names = REFERENCE_INPUTS.get(cfg["family"])
 
     def mlm_only(x, y, w):
@@ -102,6 +100,7 @@ def compile_model(model, cfg):
     import keras
 
     import keras_fnet
+    from keras_fnet import compile_defaults
     from training import optim
 
     schedule = optim.WarmupLinearDecay(cfg["learning_rate"], cfg["steps"] // 10, cfg["steps"])
@@ -111,7 +110,7 @@ def compile_model(model, cfg):
         loss = keras.losses.SparseCategoricalCrossentropy(
             from_logits=True, reduction="mean_with_sample_weight")
         metrics, weighted = None, [keras.metrics.SparseCategoricalAccuracy(name="mlm_accuracy")]
-    model.compile(optimizer=optim.make_optimizer(schedule), loss=loss, metrics=metrics,
+    model.compile(optimizer=compile_defaults.make_optimizer(schedule), loss=loss, metrics=metrics,
                   weighted_metrics=weighted)
     model.optimizer.build(model.trainable_variables)
 

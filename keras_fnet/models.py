@@ -211,7 +211,7 @@ class _ConfiguredModel(keras.Model):
         >>> model = build_classifier("bert_tiny", vocabulary_size=100, compile=False)
         >>> trained = lambda: sum(math.prod(w.shape) for w in model.trainable_weights)
         >>> trained()
-        508930
+        492418
         >>> model.enable_lora(4)
         >>> model.lora_rank, trained()
         (4, 22530)

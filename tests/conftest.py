@@ -64,3 +64,6 @@ runs_once = pytest.mark.skipif(
     BACKEND != ONCE_BACKEND,
     reason=f"backend-independent and slow: runs once, in the {ONCE_BACKEND} leg of CI",
 )
+
+# The script that wrote the saved-version fixtures runs against an old checkout, not under pytest.
+collect_ignore_glob = ["fixtures/*"]
