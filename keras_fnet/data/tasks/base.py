@@ -69,9 +69,10 @@ class TaskOptions:
         add_cls: `lra_image`, `pathfinder*`: put `[CLS]` at position 0.
         manual_dir: `retrieval`: the release files
             (default `<data_dir>/lra_retrieval`).
-        train_file, validation_file, test_file, text_column,
-            text_pair_column, label_column: `text_classification`: your own
-            `.csv`/`.tsv`/`.jsonl` files and their columns.
+        train_file, validation_file, test_file: `text_classification`: your
+            own `.csv`/`.tsv`/`.jsonl` files.
+        text_column, text_pair_column, label_column: `text_classification`:
+            the columns of those files.
         corpus, corpus_validation: `pretrain`: your own plain-text files or
             directories instead of C4, and its held-out documents.
         vocab_size: size of the vocabulary trained when none is given.
