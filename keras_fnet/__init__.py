@@ -6,11 +6,13 @@ Example:
 >>> encoder = keras_fnet.build_encoder("fnet_tiny")
 >>> classifier = keras_fnet.build_classifier("bert_tiny", num_classes=2)
 >>> mixing = keras_fnet.layers.FourierMixing()
+>>> "f_net_base_en" in keras_fnet.list_presets()
+True
 """
 
 import importlib
 
-from keras_fnet import layers
+from keras_fnet import convert, hub, layers
 from keras_fnet.config import FAMILIES, PRESETS, SIZES, EncoderConfig, get_config
 from keras_fnet.models import (
     Classifier,
@@ -21,9 +23,10 @@ from keras_fnet.models import (
     build_pretrainer,
     pretraining_losses,
 )
+from keras_fnet.hub import list_presets
 from keras_fnet.presets import from_preset
 
-__version__ = "0.1.0"
+from keras_fnet.version import __version__
 
 # The preprocessing layers need TensorFlow and keras-hub (the `data` extra), so
 # they are imported on first use; a saved preprocessor imports them itself.
@@ -52,6 +55,8 @@ __all__ = [
     "build_pretrainer",
     "from_preset",
     "get_config",
+    "hub",
+    "list_presets",
     "pretraining_losses",
     "layers",
 ]

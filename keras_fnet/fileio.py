@@ -8,7 +8,9 @@ goes through this module.
   same directory (`.tmp-<pid>-<name>`, so the extension is kept); whatever the
   block writes there (a file, or a directory such as a SavedModel) replaces
   `path` when the block succeeds.
-* `whole_directory(path)`: the same, with the temporary directory made first.
+* `whole_directory(path)`: the same, with the temporary directory made first
+  (`overwrite=False` refuses to replace a non-empty directory).
+* `read_json(path)`: a JSON object, or a one-line error naming the file.
 * `write_file(path, data)`: `data` (`str` or `bytes`) written whole.
 
 `TMP_PREFIX` starts every temporary name, so a directory's leftovers of a
@@ -27,6 +29,7 @@ Example:
 """
 
 import contextlib
+import json
 import os
 import shutil
 
@@ -85,19 +88,48 @@ def whole_file(path):
 
 
 @contextlib.contextmanager
-def whole_directory(path):
+def whole_directory(path, overwrite=True, error=FileExistsError):
     """Yield a new empty directory beside `path`; on success it replaces `path`.
 
     Args:
         path: the directory to write (an existing one is replaced as a whole).
+        overwrite: with False, an existing non-empty directory at `path` is
+            refused (before anything is written) instead of replaced.
+        error: the exception class raised for a target that may not be
+            written (a file, or a non-empty directory without `overwrite`).
 
     Yields:
         The temporary directory. On an error it is removed and `path` is left
         as it was.
     """
+    target = os.path.abspath(os.fspath(path))
+    if os.path.lexists(target):
+        if not os.path.isdir(target):
+            raise error(f"{os.fspath(path)!r} exists and is not a directory.")
+        if not overwrite and os.listdir(target):
+            raise error(f"{os.fspath(path)!r} exists and is not empty; pass overwrite=True "
+                        "to replace it.")
     with whole_file(path) as tmp:
         os.makedirs(tmp)
         yield tmp
+
+
+def read_json(path, error=ValueError):
+    """The JSON object in `path`; `error` with a one-line message for anything else.
+
+    Args:
+        path: the file to read.
+        error: the exception class raised for a missing, unreadable or
+            non-object file.
+    """
+    try:
+        with open(path) as f:
+            value = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as reason:
+        raise error(f"{path}: not a readable JSON file ({reason}).") from None
+    if not isinstance(value, dict):
+        raise error(f"{path}: expected a JSON object, got {type(value).__name__}.")
+    return value
 
 
 def write_file(path, data, newline=None):

@@ -25,7 +25,7 @@ the last row for -1.
 
 import keras
 
-from keras_fnet import keras_compat, lora
+from keras_fnet import keras_compat, lora, presets
 from keras_fnet.compile_defaults import make_loss, make_optimizer, pretraining_losses
 from keras_fnet.config import get_config
 from keras_fnet.layers import (
@@ -228,16 +228,15 @@ class _ConfiguredModel(keras.Model):
 
     def save_to_preset(self, preset_dir, vocabulary=None, overwrite=False):
         """Write this model as a preset directory; see `keras_fnet.presets.save`."""
-        from keras_fnet import presets
-
         return presets.save(self, preset_dir, vocabulary=vocabulary, overwrite=overwrite)
 
     @classmethod
-    def from_preset(cls, preset_dir, **kwargs):
-        """Load a preset directory as this class; see `keras_fnet.presets.from_preset`."""
-        from keras_fnet import presets
+    def from_preset(cls, preset, **kwargs):
+        """Load a preset (directory, name or hub handle) as this class.
 
-        return presets.from_preset(preset_dir, cls=cls, **kwargs)
+        See `keras_fnet.presets.from_preset` and `keras_fnet.hub`.
+        """
+        return presets.from_preset(preset, cls=cls, **kwargs)
 
 
 def _id_limits(config):
@@ -329,6 +328,11 @@ class Encoder(_ConfiguredModel):
     def token_embedding(self):
         return self.embeddings.token_embedding
 
+    @classmethod
+    def from_encoder(cls, encoder, num_classes=None):
+        """The encoder itself (what `Encoder.from_preset` takes of a task preset)."""
+        return encoder
+
     def get_config(self):
         return {
             "config": self.config.to_dict(),
@@ -390,6 +394,11 @@ class Classifier(PreprocessorMixin, _ConfiguredModel):
         self._finish_init(dtype, encoder._input_specs, encoder._id_limits)
         self.set_preprocessor(preprocessor)
 
+    @classmethod
+    def from_encoder(cls, encoder, num_classes=2):
+        """A fresh classification head on `encoder`, compiled as `build_classifier`."""
+        return build_classifier(encoder, num_classes=num_classes)
+
     def get_config(self):
         return {
             "encoder": keras.saving.serialize_keras_object(self.encoder),
@@ -449,6 +458,11 @@ class Pretrainer(PreprocessorMixin, _ConfiguredModel):
         self.encoder = encoder
         self._finish_init(dtype, specs, encoder._id_limits)
         self.set_preprocessor(preprocessor)
+
+    @classmethod
+    def from_encoder(cls, encoder, num_classes=None):
+        """Fresh MLM and NSP heads on `encoder`, compiled as `build_pretrainer`."""
+        return build_pretrainer(encoder)
 
     def get_config(self):
         return {

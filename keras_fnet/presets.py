@@ -9,11 +9,14 @@ A preset directory written by `model.save_to_preset(dir)` holds:
                                     config and the weights outside the Encoder
     assets/tokenizer/vocabulary.spm the SentencePiece vocabulary, when known
 
-`from_preset(dir)` loads such a directory, and also a keras-hub FNet preset
-(`FNetBackbone.save_to_preset`, e.g. a downloaded `f_net_base_en`) or a
-Hugging Face FNet directory (`save_pretrained`), told apart by their
-`config.json`; those two go through `keras_fnet.convert`, so the model is the
-one `python -m keras_fnet.convert` writes. The returned model's `spm_path`
+`from_preset(preset)` loads such a directory, and also a keras-hub FNet or
+BERT preset (`save_to_preset`, e.g. `f_net_base_en`) or a Hugging Face FNet
+or BERT directory (`save_pretrained`), told apart by their `config.json`;
+those two are read by the readers that `keras_fnet.convert` registers
+(`register_format`), so the model is the one `python -m keras_fnet.convert`
+writes. `preset` may also be a name or an `hf://` / `kaggle://` handle,
+which `keras_fnet.hub` resolves to a local directory (downloading it into
+the client's cache when needed; see `keras_fnet.hub.list_presets`). The returned model's `spm_path`
 attribute is the vocabulary that came with the preset (None if none did).
 
 `Classifier.from_preset(dir, num_classes=N)` puts a fresh head on the
@@ -31,6 +34,7 @@ Example:
 >>> keras_fnet.from_preset("my_fnet").num_classes  # doctest: +SKIP
 2
 >>> keras_fnet.Classifier.from_preset("my_fnet", num_classes=5)  # doctest: +SKIP
+>>> keras_fnet.Encoder.from_preset("f_net_base_en")  # doctest: +SKIP
 """
 
 import datetime
@@ -40,7 +44,8 @@ import shutil
 
 import keras
 
-from keras_fnet.convert.common import read_json, whole_directory
+from keras_fnet import fileio, hub
+from keras_fnet.version import __version__
 
 CONFIG_FILE = "config.json"
 METADATA_FILE = "metadata.json"
@@ -90,6 +95,12 @@ def _encoder_layers(encoder):
     return list(encoder._flatten_layers())
 
 
+def _is_zoo(model, class_name):
+    """Whether `model` is an instance of keras_fnet's registered class `class_name`."""
+    return any(keras.saving.get_registered_name(k) == f"keras_fnet>{class_name}"
+               for k in type(model).__mro__)
+
+
 def save(model, preset_dir, vocabulary=None, overwrite=False):
     """Write a zoo model as a preset directory (see the module docstring).
 
@@ -109,11 +120,9 @@ def save(model, preset_dir, vocabulary=None, overwrite=False):
         PresetError: a model that is not a zoo model, a missing vocabulary
             file, or a target that exists (without `overwrite`).
     """
-    from keras_fnet.models import Classifier, Encoder, Pretrainer
-
-    if isinstance(model, Encoder):
+    if _is_zoo(model, "Encoder"):
         encoder, task = model, None
-    elif isinstance(model, (Classifier, Pretrainer)):
+    elif any(_is_zoo(model, name) for name in TASKS):
         encoder, task = model.encoder, model
     else:
         raise PresetError(
@@ -123,11 +132,11 @@ def save(model, preset_dir, vocabulary=None, overwrite=False):
     vocabulary = vocabulary or getattr(model, "spm_path", None)
     if vocabulary is not None and not os.path.isfile(vocabulary):
         raise PresetError(f"Vocabulary file {vocabulary!r} not found.")
-    with whole_directory(preset_dir, overwrite=overwrite, error=PresetError) as tmp:
+    with fileio.whole_directory(preset_dir, overwrite=overwrite, error=PresetError) as tmp:
         _write_json(os.path.join(tmp, CONFIG_FILE), _serialized(encoder))
         _write_json(os.path.join(tmp, METADATA_FILE), {
             "keras_version": keras.version(),
-            "keras_fnet_version": _version(),
+            "keras_fnet_version": __version__,
             "parameter_count": encoder.count_params(),
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
             "tasks": list(TASKS),
@@ -149,18 +158,12 @@ def save(model, preset_dir, vocabulary=None, overwrite=False):
     return preset_dir
 
 
-def _version():
-    import keras_fnet
-
-    return keras_fnet.__version__
-
-
 # ----------------------------------------------------------------------------
 # Reading
 
 
 def _read_json(path):
-    return read_json(path, error=PresetError)
+    return fileio.read_json(path, error=PresetError)
 
 
 def detect_format(preset_dir):
@@ -218,14 +221,13 @@ def _with_dtype(config, dtype):
 
 def _read_ours(preset_dir, dtype):
     """(model as saved, vocabulary path or None) of a keras_fnet preset."""
-    from keras_fnet.models import Encoder
-
     path = os.path.join(preset_dir, CONFIG_FILE)
     config = _read_json(path)
-    if _keras_class(config, path) is not Encoder:
+    encoder_class = _keras_class(config, path)
+    if keras.saving.get_registered_name(encoder_class) != "keras_fnet>Encoder":
         raise PresetError(f"{path}: expected a keras_fnet Encoder config.")
     try:
-        encoder = Encoder(**_with_dtype(config["config"], dtype))
+        encoder = encoder_class(**_with_dtype(config["config"], dtype))
     except (KeyError, TypeError, ValueError) as error:
         raise PresetError(f"{path}: not a valid Encoder config ({error}).") from None
     _load_weights(encoder, os.path.join(preset_dir, WEIGHTS_FILE))
@@ -251,65 +253,80 @@ def _read_ours(preset_dir, dtype):
 def _attach_preprocessor(model, vocabulary):
     """Give a Classifier without a preprocessor one for the preset's vocabulary.
 
-    Needs the preprocessing layers (the `data` extra: keras-hub); without
-    them the vocabulary stays available as `model.spm_path` only.
+    Needs the preprocessing layers (the `data` extra: TensorFlow, keras-hub);
+    without them the vocabulary stays available as `model.spm_path` only.
     """
-    import keras_fnet
-
-    if (vocabulary is None or not isinstance(model, keras_fnet.Classifier)
-            or model.preprocessor is not None
-            or not hasattr(keras_fnet, "ClassifierPreprocessor")):
+    if (vocabulary is None or not _is_zoo(model, "Classifier")
+            or model.preprocessor is not None):
         return
-    tokenizer = keras_fnet.Tokenizer(vocabulary)
-    model.set_preprocessor(keras_fnet.ClassifierPreprocessor(
-        tokenizer, sequence_length=model.encoder.config.max_sequence_length))
+    try:
+        from keras_fnet.preprocessing import ClassifierPreprocessor, Tokenizer
+    except ImportError:
+        return
+    model.set_preprocessor(ClassifierPreprocessor(
+        Tokenizer(vocabulary), sequence_length=model.encoder.config.max_sequence_length))
 
 
-def _read_converted(fmt):
-    def read(preset_dir, dtype):
-        from keras_fnet import convert
-
-        checkpoint = convert.read_checkpoint(fmt, preset_dir)
-        return convert.build_model(checkpoint, dtype=dtype), checkpoint.spm_path
-
-    return read
+# How each format of `detect_format` is read: `reader(preset_dir, dtype)` returns
+# `(model, vocabulary path or None)`. keras_fnet's own is here; `keras_fnet.convert`
+# registers the converted ones.
+READERS = {"keras_fnet": _read_ours}
 
 
-READERS = {
-    "keras_fnet": _read_ours,
-    "keras-hub": _read_converted("keras-hub"),
-    "transformers": _read_converted("transformers"),
-}
+def register_format(name, reader):
+    """Register `reader(preset_dir, dtype) -> (model, vocabulary or None)` for a format.
+
+    Args:
+        name: a format `detect_format` returns (`"keras-hub"`, `"transformers"`).
+        reader: the function that reads such a directory.
+    """
+    READERS[name] = reader
 
 
 def _as_class(model, cls, num_classes):
     """The preset's model as `cls` (None: as saved), with fresh heads where needed."""
-    from keras_fnet.models import Classifier, Encoder, build_classifier, build_pretrainer
-
     cls = cls or type(model)
-    if num_classes is not None and cls is not Classifier:
+    if num_classes is not None and keras.saving.get_registered_name(cls) != "keras_fnet>Classifier":
         raise PresetError("num_classes applies only to Classifier.from_preset.")
     if isinstance(model, cls) and num_classes in (None, getattr(model, "num_classes", None)):
         return model
-    encoder = model if isinstance(model, Encoder) else model.encoder
-    if cls is Encoder:
-        return encoder
-    if cls is Classifier:
-        if num_classes is None:
-            raise PresetError(
-                "This preset has no classification head; pass num_classes to "
-                "Classifier.from_preset to put a fresh one on its encoder."
-            )
-        return build_classifier(encoder, num_classes=num_classes)
-    return build_pretrainer(encoder)
+    encoder = model if _is_zoo(model, "Encoder") else model.encoder
+    if keras.saving.get_registered_name(cls) == "keras_fnet>Classifier" and num_classes is None:
+        raise PresetError(
+            "This preset has no classification head; pass num_classes to "
+            "Classifier.from_preset to put a fresh one on its encoder."
+        )
+    return cls.from_encoder(encoder, num_classes=num_classes)
 
 
-def from_preset(preset_dir, cls=None, num_classes=None, dtype=None):
-    """Load a preset directory: keras_fnet, keras-hub FNet, or Hugging Face FNet.
+def load(preset, dtype=None):
+    """`(model as saved, vocabulary path or None)` of a preset directory, name or handle.
 
     Args:
-        preset_dir: a directory written by `save_to_preset`, a keras-hub
-            `FNetBackbone` preset, or a transformers FNet directory.
+        preset: a preset directory, or a name / handle of `keras_fnet.hub`.
+        dtype: optional dtype policy.
+    """
+    try:
+        preset_dir = hub.resolve(preset)
+    except hub.HubError as error:
+        raise PresetError(str(error)) from None
+    fmt = detect_format(preset_dir)
+    if fmt not in READERS:
+        raise PresetError(f"{preset_dir}: a {fmt} directory, which needs keras_fnet.convert "
+                          "(import keras_fnet).")
+    return READERS[fmt](preset_dir, dtype)
+
+
+def from_preset(preset, cls=None, num_classes=None, dtype=None):
+    """Load a preset: keras_fnet, keras-hub FNet/BERT, or Hugging Face FNet/BERT.
+
+    Args:
+        preset: a directory written by `save_to_preset`, a keras-hub
+            `FNetBackbone` / `BertBackbone` preset, or a transformers FNet or
+            BERT directory; or a name of `keras_fnet.hub.PRETRAINED` (e.g.
+            `"f_net_base_en"`), or an `hf://OWNER/REPO` or
+            `kaggle://OWNER/MODEL/FRAMEWORK/VARIATION[/VERSION]` handle,
+            resolved by `keras_fnet.hub` (downloaded into the client's cache).
         cls: the class to return (`Encoder`, `Classifier`, `Pretrainer`);
             None returns the model as saved.
         num_classes: with `cls=Classifier`: a fresh head of this many classes
@@ -327,15 +344,16 @@ def from_preset(preset_dir, cls=None, num_classes=None, dtype=None):
         (as `load_model(..., compile=False)`): `compile` it to train it.
 
     Raises:
-        PresetError, ConversionError: a directory that is not a preset, or a
-            damaged one (the message names the file).
+        PresetError, ConversionError: a directory that is not a preset, a
+            damaged one (the message names the file), or a name or handle
+            that cannot be resolved (offline: one that is not cached).
 
     Example:
 
     >>> model = from_preset("my_fnet")  # doctest: +SKIP
+    >>> model = from_preset("hf://google/fnet-base")  # doctest: +SKIP
     """
-    fmt = detect_format(preset_dir)
-    model, vocabulary = READERS[fmt](preset_dir, dtype)
+    model, vocabulary = load(preset, dtype)
     model = _as_class(model, cls, num_classes)
     _attach_preprocessor(model, vocabulary)
     model.spm_path = vocabulary

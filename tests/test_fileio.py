@@ -57,7 +57,6 @@ def test_a_directory_is_replaced_whole(tmp_path):
 
 # Writers not moved to keras_fnet.fileio yet, each with the reason.
 RENAMES_ALLOWED = {
-    "keras_fnet/convert/common.py": "its own whole_directory; the converters are on their own branch",
     "benchmarks/pretraining.py": "the pretraining study is on its own branch",
     "benchmarks/pretraining_report.py": "the pretraining study is on its own branch",
 }

@@ -194,15 +194,31 @@ def _task_options(spec, task):
                        **{k: getattr(spec, k) for k in _TASK_FIELDS})
 
 
+def _init_path(path):
+    """The local file or directory of `--init-from`: a name or a hub handle is resolved
+    (downloaded into the client's cache when needed) by `keras_fnet.hub`."""
+    from keras_fnet import hub
+
+    if os.path.exists(path):
+        return path
+    if not hub.is_remote(path):
+        raise UserError(f"--init-from {path}: no such file or directory (nor a pretrained "
+                        "name: python -m keras_fnet.hub list; nor an hf:// or kaggle:// handle).")
+    try:
+        return hub.resolve(path)
+    except hub.HubError as e:
+        raise UserError(f"--init-from {e}") from None
+
+
 def _load_init(path):
-    """The model of `--init-from`: a `.keras` file or a preset directory (ours, keras-hub's
-    or a Hugging Face FNet directory; see `keras_fnet.from_preset`)."""
+    """The model of `--init-from`: a `.keras` file, a preset directory (ours, keras-hub's
+    or a Hugging Face FNet or BERT directory), a pretrained name or a hub handle (see
+    `keras_fnet.from_preset`)."""
     import keras
 
     import keras_fnet
 
-    if not os.path.exists(path):
-        raise UserError(f"--init-from {path}: no such file or directory.")
+    path = _init_path(path)
     try:
         if os.path.isdir(path):
             return keras_fnet.from_preset(path)
@@ -222,10 +238,11 @@ def _init_vocabulary(path, run_dir):
     beside `OUT.keras`, the tokenizer of a saved model's preprocessor (copied whole into
     the run directory), or, for a model without one, the vocabulary of the training run
     whose `model.keras` it is. None when it has none."""
+    from keras_fnet import fileio, presets
     from keras_fnet.convert.common import spm_path_for
-    from keras_fnet import fileio
 
-    candidates = ([os.path.join(path, "assets", "tokenizer", "vocabulary.spm"),
+    path = _init_path(path)
+    candidates = ([os.path.join(path, presets.VOCABULARY_FILE),
                    os.path.join(path, "spiece.model")] if os.path.isdir(path)
                   else [spm_path_for(path)])
     for candidate in candidates:

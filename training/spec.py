@@ -115,9 +115,10 @@ class RunSpec:
                                             "attention_implementation=explicit, "
                                             "num_random_features=64; all of them: "
                                             "keras_fnet.layers.mixing_options())", _MODEL)
-    init_from: Optional[str] = _field(None, "a .keras Encoder, Classifier or Pretrainer, or a "
-                                      "preset directory, whose encoder (and vocabulary) is "
-                                      "fine-tuned", _MODEL)
+    init_from: Optional[str] = _field(None, "a .keras Encoder, Classifier or Pretrainer, a "
+                                      "preset directory, a pretrained name (python -m "
+                                      "keras_fnet.hub list) or an hf:// or kaggle:// handle, "
+                                      "whose encoder (and vocabulary) is fine-tuned", _MODEL)
     max_length: Optional[int] = _field(None, "sequence length (default: the task's, see "
                                        "README)", _DATA, POSITIVE)
     batch_size: int = _field(32, "global batch size (all replicas)", _DATA, POSITIVE)

@@ -28,6 +28,7 @@ Example:
 
 import os
 
+from keras_fnet import presets
 from keras_fnet.convert import flax_checkpoint, hf_transformers, keras_hub_preset
 from keras_fnet.convert.common import (
     Checkpoint,
@@ -229,6 +230,21 @@ def convert(fmt, src, out_path, spm_path=None, dtype=None, overwrite=False, **fl
     if checkpoint.wordpiece_path:
         return model, copy_file(checkpoint.wordpiece_path, wordpiece_path_for(out_path))
     return model, None
+
+
+def _preset_reader(fmt):
+    """A `presets.register_format` reader: the converted model and its vocabulary."""
+
+    def read(preset_dir, dtype):
+        checkpoint = read_checkpoint(fmt, preset_dir)
+        return build_model(checkpoint, dtype=dtype), checkpoint.spm_path
+
+    return read
+
+
+# `keras_fnet.from_preset` reads keras-hub and transformers directories through these.
+for _fmt in ("keras-hub", "transformers"):
+    presets.register_format(_fmt, _preset_reader(_fmt))
 
 
 __all__ = [

@@ -27,16 +27,14 @@ Weight names (`N` = block index):
     logits/{kernel,bias}                         (classifier)
 """
 
-import contextlib
 import dataclasses
-import json
 import os
 import shutil
-import tempfile
 from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from keras_fnet import fileio
 from keras_fnet.config import EncoderConfig
 
 
@@ -410,16 +408,8 @@ def spm_path_for(keras_path):
 
 
 def read_json(path, error=None):
-    """A JSON object from `path`; a clear one-line error for anything else."""
-    error = error or ConversionError
-    try:
-        with open(path) as f:
-            value = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as reason:
-        raise error(f"{path}: not a readable JSON file ({reason}).") from None
-    if not isinstance(value, dict):
-        raise error(f"{path}: expected a JSON object, got {type(value).__name__}.")
-    return value
+    """A JSON object from `path`; a clear one-line error (`ConversionError`) for anything else."""
+    return fileio.read_json(path, error=error or ConversionError)
 
 
 def encoder_config(source, **fields):
@@ -430,9 +420,8 @@ def encoder_config(source, **fields):
         raise ConversionError(f"{source}: {reason}") from None
 
 
-@contextlib.contextmanager
 def whole_directory(path, overwrite=False, error=None):
-    """Write a directory whole: yield a temporary sibling, then rename it to `path`.
+    """`fileio.whole_directory`, refusing a non-empty target unless `overwrite`.
 
     Args:
         path: the directory to write.
@@ -446,27 +435,7 @@ def whole_directory(path, overwrite=False, error=None):
     >>> with whole_directory("out") as tmp:  # doctest: +SKIP
     ...     open(os.path.join(tmp, "config.json"), "w").write("{}")
     """
-    error = error or ConversionError
-    target = os.path.abspath(path)
-    if os.path.exists(target):
-        if not os.path.isdir(target):
-            raise error(f"{path!r} exists and is not a directory.")
-        if os.listdir(target) and not overwrite:
-            raise error(f"{path!r} exists and is not empty; pass overwrite=True to replace it.")
-    parent, name = os.path.split(target)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=parent)
-    try:
-        yield tmp
-        if os.path.isdir(target):
-            old = tmp + ".old"
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return fileio.whole_directory(path, overwrite=overwrite, error=error or ConversionError)
 
 
 def copy_file(source, destination):
