@@ -241,3 +241,14 @@ def test_training_starts_from_a_preset_on_the_hub(tmp_path, hf_cache, offline, c
     message = cli_error(RUN + data + ["--init-from", "fnet_large", "--output-dir",
                                       tmp_path / "c"], capsys)
     assert "fnet_large" in message and "not in the Hugging Face cache" in message
+
+
+def test_the_guides_table_is_the_code_table():
+    import pathlib
+
+    guide = pathlib.Path(__file__).resolve().parents[2] / "docs" / "guides" / "presets.md"
+    row = __import__("re").compile(r"\| `\w+` \| `(fnet|bert)` \|")
+    rows = [line for line in guide.read_text().splitlines() if row.match(line)]
+    expected = [f"| `{p.name}` | `{p.family}` | {p.parameters:,} | `{p.handle}` |"
+                for p in hub.PRETRAINED.values()]
+    assert rows == expected
