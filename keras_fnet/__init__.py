@@ -12,7 +12,7 @@ True
 
 import importlib
 
-from keras_fnet import convert, hub, layers
+from keras_fnet import convert, hub, layers, plugins
 from keras_fnet.config import FAMILIES, PRESETS, SIZES, EncoderConfig, get_config
 from keras_fnet.models import (
     Classifier,
@@ -59,4 +59,9 @@ __all__ = [
     "list_presets",
     "pretraining_losses",
     "layers",
+    "plugins",
 ]
+
+# Families from outside the package: the modules of `KERAS_FNET_PLUGINS` and of the
+# `keras_fnet.families` entry points, imported last (they import this package).
+plugins.load_plugins()

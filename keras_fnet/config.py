@@ -263,8 +263,16 @@ PRESETS = {
 
 def register_family(name, **fields):
     """Add a family from outside the package: its row of `FAMILIES` and its
-    presets `<name>_<size>` in `PRESETS` (and so the command line's `--model`
-    choices and the benchmarks' families).
+    presets `<name>_<size>` in `PRESETS`.
+
+    The registries belong to the process that calls this. Another process (the
+    command line, whose `--model` choices are `PRESETS`; the speed benchmark's
+    workers, whose families are `FAMILIES`; a `keras.saving.load_model` in a new
+    interpreter) has the family only if it imports the module that registers it
+    (and its mixing): name that module in the environment variable
+    `KERAS_FNET_PLUGINS`, or advertise it under the entry-point group
+    `keras_fnet.families`, and `import keras_fnet` imports it there
+    (`keras_fnet.plugins`).
 
     Args:
         name: the family's name (a string without spaces, not a family yet).
