@@ -44,7 +44,7 @@ import shutil
 
 import keras
 
-from keras_fnet import fileio, hub
+from keras_fnet import fileio, hub, keras_compat
 from keras_fnet.version import __version__
 
 CONFIG_FILE = "config.json"
@@ -92,7 +92,7 @@ def _tokenizer_of(model):
 
 def _encoder_layers(encoder):
     """The layers whose weights are in `model.weights.h5`, skipped in the task's file."""
-    return list(encoder._flatten_layers())
+    return keras_compat.sublayers(encoder)
 
 
 def _is_zoo(model, class_name):

@@ -21,9 +21,6 @@ KNOWN_PRIVATE = {"_is_quantized", "_maybe_symbolic_build", "_symbolic_build", "_
                  "_allow_python_workflow"}
 # Files that still use a private API, each with why it is not yet in the compat module.
 ALLOWED = {
-    "keras_fnet/presets.py":
-        "`_encoder_layers` walks the encoder with `_flatten_layers`; the preset I/O is being "
-        "rewritten on its own branch (use keras_compat.sublayers)",
     "keras_fnet/preprocessing/tokenizer.py":
         "the tokenizer subclasses keras-hub's SentencePiece tokenizer and overrides its private "
         "op set-up (`_set_proto_tf`, `_sentence_piece`); moving that means moving the class",
