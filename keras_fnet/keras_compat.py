@@ -183,6 +183,32 @@ def unlocked(layer):
         layer._tracker.lock()
 
 
+class SentencePieceOp:
+    """Mixin, before a keras-hub SentencePiece tokenizer class, that reaches its
+    tensorflow-text op (keras-hub's private `_sentence_piece` and `_set_proto_tf`).
+
+    `check_proto(proto)` (a subclass's) runs on the model bytes before keras-hub makes the
+    op from them; `sentence_piece_op()` / `set_sentence_piece_op(op)` get and put the op;
+    `remake_sentence_piece_op()` makes it again from the tokenizer's `proto`.
+    """
+
+    def check_proto(self, proto):
+        """Raise on model bytes that are not a SentencePiece model (here: accept all)."""
+
+    def _set_proto_tf(self, proto):
+        self.check_proto(proto)
+        super()._set_proto_tf(proto)
+
+    def sentence_piece_op(self):
+        return self._sentence_piece
+
+    def set_sentence_piece_op(self, op):
+        self._sentence_piece = op
+
+    def remake_sentence_piece_op(self):
+        self._set_proto_tf(self.proto)
+
+
 def graph_only(kwargs):
     """`kwargs` for a keras-hub preprocessing layer that always runs as TensorFlow ops
     (keras-hub's private `_allow_python_workflow=False`), eager calls included."""

@@ -20,11 +20,7 @@ KNOWN_PRIVATE = {"_is_quantized", "_maybe_symbolic_build", "_symbolic_build", "_
                  "_flatten_layers", "_set_proto_tf", "_sentence_piece", "_sentence_piece_spm",
                  "_allow_python_workflow"}
 # Files that still use a private API, each with why it is not yet in the compat module.
-ALLOWED = {
-    "keras_fnet/preprocessing/tokenizer.py":
-        "the tokenizer subclasses keras-hub's SentencePiece tokenizer and overrides its private "
-        "op set-up (`_set_proto_tf`, `_sentence_piece`); moving that means moving the class",
-}
+ALLOWED = {}
 
 
 def _private_names():

@@ -36,7 +36,7 @@ VOCABULARY_FILENAME = "vocabulary.spm"
 
 
 @keras.saving.register_keras_serializable(package="keras_fnet")
-class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
+class Tokenizer(keras_compat.SentencePieceOp, keras_hub.tokenizers.FNetTokenizer):
     """SentencePiece tokenizer with FNet's special tokens, saved as an asset.
 
     Ids of the vocabularies trained here (`keras_fnet.data.tokenizer`):
@@ -69,11 +69,10 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
         self._proto_source = proto if isinstance(proto, str) and len(proto) <= 2048 else None
         super().set_proto(proto)
 
-    def _set_proto_tf(self, proto):
+    def check_proto(self, proto):
         """Check the model bytes before tensorflow-text sees them (its error is an opaque
         `InternalError`): `TokenizerError` names the file."""
         check_proto(proto, getattr(self, "_proto_source", None) or "the vocabulary")
-        super()._set_proto_tf(proto)
 
     def tokenize(self, inputs):
         inputs = tf.convert_to_tensor(inputs)
@@ -82,19 +81,19 @@ class Tokenizer(keras_hub.tokenizers.FNetTokenizer):
             # Tracing (tf.data, tf.function): make the SentencePiece op in the
             # traced graph, so the function holds no resource of the eager
             # context, which `tf.random.set_seed` clears.
-            eager_op = self._sentence_piece
-            self._set_proto_tf(self.proto)
+            eager_op = self.sentence_piece_op()
+            self.remake_sentence_piece_op()
             try:
                 return super().tokenize(inputs)
             finally:
-                self._sentence_piece = eager_op
+                self.set_sentence_piece_op(eager_op)
         try:
             return super().tokenize(inputs)
         except tf.errors.NotFoundError:
             # `tf.random.set_seed` (`keras.utils.set_random_seed`) clears the
             # eager kernel cache and with it the SentencePiece op's resource;
             # make the op again.
-            self._set_proto_tf(self.proto)
+            self.remake_sentence_piece_op()
             return super().tokenize(inputs)
 
     def save_assets(self, dir_path):
