@@ -81,7 +81,7 @@ def main(argv=None):
     lines = [f"# Re(FFT2) formulations inside the fnet step: {backend}, suite `{args.suite}` "
              f"({spec['num_layers']} layers, hidden {spec['hidden_dim']}, length {length}, batch {batch})",
              "", "Produced by `python -m benchmarks.fourier_ab`. ms per step, median (min-max) over "
-             f"interleaved rounds; ratio to ff_only: median (min-max) of per-round ratios.", ""]
+             "interleaved rounds; ratio to ff_only: median (min-max) of per-round ratios.", ""]
     for mode in modes:
         fns = {"ff_only": step_with(KerasModel("ff_only", spec, length, batch), mode, None)}
         for name in FORMULATIONS:

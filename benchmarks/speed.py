@@ -38,7 +38,6 @@ How things are run (the same for every model of a backend):
 """
 
 import argparse
-import json
 import os
 import time
 

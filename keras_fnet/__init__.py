@@ -14,6 +14,7 @@ import importlib
 
 from keras_fnet import convert, hub, layers
 from keras_fnet.config import FAMILIES, PRESETS, SIZES, EncoderConfig, get_config
+from keras_fnet.hub import list_presets
 from keras_fnet.models import (
     Classifier,
     Encoder,
@@ -23,9 +24,7 @@ from keras_fnet.models import (
     build_pretrainer,
     pretraining_losses,
 )
-from keras_fnet.hub import list_presets
 from keras_fnet.presets import from_preset
-
 from keras_fnet.version import __version__
 
 # The preprocessing layers need TensorFlow and keras-hub (the `data` extra), so

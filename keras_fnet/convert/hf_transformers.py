@@ -24,7 +24,7 @@ import dataclasses
 import json
 import os
 import warnings
-from typing import Callable, Dict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -188,7 +188,7 @@ class Architecture:
 
     model_type: str
     prefix: str
-    classes: Dict[str, str]
+    classes: dict[str, str]
     fields: Callable
     blocks: Callable
     vocabulary: str

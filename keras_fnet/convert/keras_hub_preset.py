@@ -15,7 +15,7 @@ embedding projection.
 
 import dataclasses
 import os
-from typing import Callable, Dict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -118,7 +118,7 @@ ARCHITECTURES = {
                                           allow_epsilon=False)),
 }
 # `config.json` class names (current and older registrations) -> class.
-_CLASS_NAMES: Dict[str, str] = {
+_CLASS_NAMES: dict[str, str] = {
     f"{package}{name}": name
     for name in ARCHITECTURES
     for package in ("", "keras_hub>", "keras_nlp>")

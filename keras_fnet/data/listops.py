@@ -36,7 +36,6 @@ length range that trees meet too rarely stops after `MAX_DRAWS` draws with
 an error, instead of running forever.
 """
 
-import argparse
 import csv
 import os
 import random

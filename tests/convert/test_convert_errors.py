@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 import keras_fnet
-from tests.convert.convert_reference import edit_json
 from keras_fnet.convert.__main__ import main
+from tests.convert.convert_reference import edit_json
 
 transformers = pytest.importorskip("transformers")
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from tests.convert.convert_reference import TOLERANCE, max_abs, to_numpy
 from keras_fnet import convert
 from keras_fnet.convert.__main__ import main
 from keras_fnet.convert.common import ConversionError
+from tests.convert.convert_reference import TOLERANCE, max_abs, to_numpy
 
 serialization = pytest.importorskip("flax.serialization")
 pytest.importorskip("torch")

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from tests.convert.convert_reference import TOLERANCE, edit_json, max_abs, to_numpy
 from keras_fnet import convert
 from keras_fnet.convert.__main__ import main
 from keras_fnet.convert.common import ConversionError
+from tests.convert.convert_reference import TOLERANCE, edit_json, max_abs, to_numpy
 
 keras_hub = pytest.importorskip("keras_hub")
 

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 import keras_fnet
+from keras_fnet import convert
+from keras_fnet.convert.__main__ import main
+from keras_fnet.convert.common import ConversionError
 from tests.convert.convert_reference import (
     SIZES,
     TOLERANCE,
@@ -21,9 +24,6 @@ from tests.convert.convert_reference import (
     randomize_torch,
     to_numpy,
 )
-from keras_fnet import convert
-from keras_fnet.convert.__main__ import main
-from keras_fnet.convert.common import ConversionError
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")

@@ -19,6 +19,7 @@ from tests.convert.convert_reference import SIZES, TOLERANCE, max_abs, to_numpy
 
 huggingface_hub = pytest.importorskip("huggingface_hub")
 import huggingface_hub.constants  # noqa: E402  (a lazy attribute of the package)
+
 pytest.importorskip("kagglehub")
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

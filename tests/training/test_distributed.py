@@ -16,7 +16,14 @@ import keras
 import numpy as np
 import pytest
 
-from tests.training.training_helpers import REPO, read_metrics, subprocess_env, tail, tiny_args, run_python
+from tests.training.training_helpers import (
+    REPO,
+    read_metrics,
+    run_python,
+    subprocess_env,
+    tail,
+    tiny_args,
+)
 
 BACKEND = keras.backend.backend()
 

@@ -19,11 +19,17 @@ import numpy as np
 import pytest
 
 from tests.conftest import runs_once
+from tests.training.training_helpers import (
+    REPO,
+    cli_error,
+    read_metrics,
+    subprocess_env,
+    tail,
+    tiny_args,
+    tiny_spec,
+)
 from training import run as run_lib
 from training import train
-from tests.training.training_helpers import REPO, cli_error, read_metrics, subprocess_env, tail, tiny_args, \
-    tiny_spec
-
 
 # A child process that trains `spec` and dies by SIGKILL: after optimizer step `step`,
 # or half-way through writing its `nth` file called `name` (before the rename).

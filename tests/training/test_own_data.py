@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from training import train
 from tests.training.training_helpers import ARCH, cli_error, subprocess_env, tail
+from training import train
 
 RUN = ["--batch-size", "8", "--steps", "2", "--eval-every", "0", "--checkpoint-every", "0",
        "--verbose", "0"]
