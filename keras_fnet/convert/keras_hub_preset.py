@@ -255,7 +255,8 @@ def read(preset_dir, encoder_only=True):
     arch = ARCHITECTURES[class_name]
     path = os.path.join(preset_dir, WEIGHTS_FILE)
     if not os.path.exists(path):
-        raise ConversionError(f"{preset_dir!r} has no {WEIGHTS_FILE} (sharded presets are not read).")
+        raise ConversionError(
+            f"{preset_dir!r} has no {WEIGHTS_FILE} (sharded presets are not read).")
     config = encoder_config(
         os.path.join(preset_dir, "config.json"),
         vocabulary_size=hub.get("vocabulary_size"),

@@ -93,7 +93,7 @@ def _operator_node(rng, depth, max_depth, max_args, budget, out):
     out.append(op)
     length = 2
     values = []
-    for i in range(num_args):
+    for _ in range(num_args):
         value, sub = _node(rng, depth + 1, max_depth, max_args,
                            budget - length, out)
         length += sub

@@ -101,7 +101,6 @@ def train_sentencepiece(
     >>> path = train_sentencepiece(["corpus.txt"], "/tmp/spm", 8000)  # doctest: +SKIP
     >>> tokenizer = load_tokenizer(path)  # doctest: +SKIP
     """
-
     missing = [p for p in input_files if not os.path.exists(p)]
     if missing:
         raise FileNotFoundError(f"Tokenizer training files not found: {missing}")
