@@ -1,1 +1,4 @@
-"""Cross-backend benchmarks of the zoo: `python -m benchmarks.speed`, `python -m benchmarks.mixing`."""
+"""Cross-backend benchmarks of the zoo.
+
+Run from the repository root: `python -m benchmarks.speed`, `python -m benchmarks.mixing`.
+"""

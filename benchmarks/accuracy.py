@@ -36,11 +36,13 @@ FIELDS = ("task", "model", "seed", "accuracy", "train_seconds", "steps", "backen
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(prog="python -m benchmarks.accuracy", description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog="python -m benchmarks.accuracy",
+                                description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--task", default="listops", help="listops or pathfinder (Pathfinder-32)")
     p.add_argument("--families", nargs="+", default=list(FAMILIES), help="model families to train")
-    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds (weights, data, order)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                   help="seeds (weights, data, order)")
     p.add_argument("--size", default="tiny", help="preset size of every family")
     p.add_argument("--num-layers", type=int, default=2, help="blocks of every model")
     p.add_argument("--hidden-dim", type=int, default=64, help="hidden width of every model")
@@ -49,9 +51,12 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=500, help="optimizer steps of every run")
     p.add_argument("--batch-size", type=int, default=32, help="batch size of every run")
     p.add_argument("--max-length", type=int, default=128, help="sequence length")
-    p.add_argument("--num-train-examples", type=int, default=12000, help="generated training examples")
-    p.add_argument("--learning-rate", type=float, default=1e-3, help="peak learning rate of every run")
-    p.add_argument("--backend", default="jax", choices=common.BACKENDS, help="backend of the main study")
+    p.add_argument("--num-train-examples", type=int, default=12000,
+                   help="generated training examples")
+    p.add_argument("--learning-rate", type=float, default=1e-3,
+                   help="peak learning rate of every run")
+    p.add_argument("--backend", default="jax", choices=common.BACKENDS,
+                   help="backend of the main study")
     p.add_argument("--cross-backend-family", default="fnet",
                    help="family trained on every backend for the agreement check ('' to skip)")
     p.add_argument("--cross-backend-seeds", nargs="+", type=int, default=[0],
@@ -66,7 +71,8 @@ def parse_args(argv=None):
                         "study's flags: the report states them); the plots are kept")
     args = p.parse_args(argv)
     if args.quick:
-        args.families = [f for f in ("fnet", "ff_only", "bert") if f in args.families] or args.families[:1]
+        args.families = ([f for f in ("fnet", "ff_only", "bert") if f in args.families]
+                         or args.families[:1])
         args.seeds, args.cross_backend_seeds = args.seeds[:1], args.seeds[:1]
         args.steps, args.num_train_examples, args.max_length = 30, 400, 64
     unknown = sorted(set(args.families) - set(FAMILIES))
@@ -145,7 +151,8 @@ def summarize(args, rows, cross_rows, plots=()):
     by_model = {}
     for r in rows:
         by_model.setdefault(r["model"], []).append(r)
-    fnet = statistics.mean(r["accuracy"] for r in by_model.get("fnet", [{"accuracy": float("nan")}]))
+    fnet_rows = by_model.get("fnet", [{"accuracy": float("nan")}])
+    fnet = statistics.mean(r["accuracy"] for r in fnet_rows)
     lines = [
         f"# Accuracy study: {args.task}",
         "",
@@ -226,7 +233,8 @@ def plot(args, rows, cross_runs, path, backends_path):
             ax.plot(steps, losses, label=f"{backend} (seed {seed})")
         ax.set_xlabel("step")
         ax.set_ylabel("training loss")
-        ax.set_title(f"{args.task}: {args.cross_backend_family} on each backend, same config and seed")
+        ax.set_title(f"{args.task}: {args.cross_backend_family} on each backend, "
+                     "same config and seed")
         ax.legend()
         fig.tight_layout()
         common.save_figure(fig, backends_path, dpi=120)
@@ -252,13 +260,16 @@ def main(argv=None):
     for i, (backend, family, seed) in enumerate(plan, 1):
         metrics = train_once(args, backend, family, seed)
         print(f"[{i}/{len(plan)}] {backend:10s} {family:12s} seed {seed}: accuracy "
-              f"{metrics['metrics']['accuracy']:.4f} (majority {metrics['majority_baseline']:.4f}), "
-              f"train {metrics['train_time_s']:.0f}s; study {time.time() - start:.0f}s", flush=True)
+              f"{metrics['metrics']['accuracy']:.4f} "
+              f"(majority {metrics['majority_baseline']:.4f}), "
+              f"train {metrics['train_time_s']:.0f}s; study {time.time() - start:.0f}s",
+              flush=True)
         if backend == args.backend:
             rows.append(row(args, family, seed, metrics))
             majority[seed] = metrics["majority_baseline"]
     rows += [{"task": args.task, "model": "majority", "seed": seed, "accuracy": round(acc, 4),
-              "train_seconds": "", "steps": 0, "backend": ""} for seed, acc in sorted(majority.items())]
+              "train_seconds": "", "steps": 0, "backend": ""}
+             for seed, acc in sorted(majority.items())]
     cross_rows = [row(args, family, seed, train_once(args, backend, family, seed))
                   for backend, family, seed in cross]
 

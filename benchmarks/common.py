@@ -282,7 +282,8 @@ def summarize(values):
     values = sorted(values)
     if not values:
         return dict(median_s=float("nan"), p25_s=float("nan"), p75_s=float("nan"), rounds=0)
-    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else [values[0]] * 3
+    q = (statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1
+         else [values[0]] * 3)
     return dict(median_s=statistics.median(values), p25_s=q[0], p75_s=q[2], rounds=len(values))
 
 

@@ -59,7 +59,8 @@ def step_with(model, mode, name):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", default="small", choices=["main", "small"])
     p.add_argument("--modes", default="train,infer")
     p.add_argument("--rounds", type=int, default=7)
@@ -79,18 +80,20 @@ def main(argv=None):
     batch = batch_for(spec, length)
     backend = keras.backend.backend()
     lines = [f"# Re(FFT2) formulations inside the fnet step: {backend}, suite `{args.suite}` "
-             f"({spec['num_layers']} layers, hidden {spec['hidden_dim']}, length {length}, batch {batch})",
-             "", "Produced by `python -m benchmarks.fourier_ab`. ms per step, median (min-max) over "
-             f"interleaved rounds; ratio to ff_only: median (min-max) of per-round ratios.", ""]
+             f"({spec['num_layers']} layers, hidden {spec['hidden_dim']}, length {length}, "
+             f"batch {batch})",
+             "", "Produced by `python -m benchmarks.fourier_ab`. ms per step, median (min-max) "
+             "over interleaved rounds; ratio to ff_only: median (min-max) of per-round ratios.", ""]
     for mode in modes:
         fns = {"ff_only": step_with(KerasModel("ff_only", spec, length, batch), mode, None)}
         for name in FORMULATIONS:
             fns[name] = step_with(KerasModel("fnet", spec, length, batch), mode, name)
-        for name, fn in fns.items():
+        for fn in fns.values():
             fn()  # Compile (traces with its own formulation) and warm up.
             fn()
         meter = common.LoadMeter().start()
-        times = common.interleaved_times(fns, args.rounds, log=lambda m: print(mode, m, flush=True))
+        times = common.interleaved_times(fns, args.rounds,
+                                         log=lambda m, mode=mode: print(mode, m, flush=True))
         load = meter.stop()
         body = []
         for name, values in times.items():
@@ -98,7 +101,8 @@ def main(argv=None):
             body.append([name, f"{1e3 * statistics.median(values):.0f} ({1e3 * min(values):.0f}-"
                                f"{1e3 * max(values):.0f})",
                          f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"])
-        lines += [f"## {mode}", "", common.markdown_table(["formulation", "ms", "/ ff_only"], body), "",
+        table = common.markdown_table(["formulation", "ms", "/ ff_only"], body)
+        lines += [f"## {mode}", "", table, "",
                   f"While timed: other processes kept {load['others_cpu']:.1f} cores busy, load "
                   f"average {load['load_avg']:.1f}.", ""]
     path = os.path.join(args.out, f"fourier_ab_{backend}_{args.suite}.md")

@@ -24,8 +24,7 @@ import keras
 import numpy as np
 
 from benchmarks import common
-from keras_fnet.data import load_task
-from keras_fnet.data import task_info
+from keras_fnet.data import load_task, task_info
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 

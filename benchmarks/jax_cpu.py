@@ -39,7 +39,8 @@ MODELS = ["fnet", "plain_fnet", "ff_only"]
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", default="small", choices=["main", "small"])
     p.add_argument("--configs", default=",".join(CONFIGS),
                    help=f"comma-separated configurations from {list(CONFIGS)}; 'default' also "
@@ -73,7 +74,8 @@ def run_config(name, spec, args):
     saved = os.environ.get("XLA_FLAGS")
     os.environ["XLA_FLAGS"] = " ".join(f for f in (saved, flags) if f)
     try:
-        rows, status = common.run_worker("benchmarks.speed_worker", "jax", dict(spec, threads=threads),
+        rows, status = common.run_worker("benchmarks.speed_worker", "jax",
+                                         dict(spec, threads=threads),
                                          timeout_s=args.worker_timeout, threads=threads,
                                          log=lambda line: print(f"[{name}] {line}", flush=True))
     finally:
@@ -108,8 +110,9 @@ def cell(row):
 
 def render(runs, spec, args, wall_s):
     """Markdown: one line per (run, mode) with the three models and the two ratios."""
-    lines = [f"# JAX on CPU: XLA flags and threads, suite `{args.suite}` ({spec['num_layers']} layers, "
-             f"hidden {spec['hidden_dim']}, length {spec['lengths'][0]}, batch {spec['batch']})", "",
+    lines = [f"# JAX on CPU: XLA flags and threads, suite `{args.suite}` "
+             f"({spec['num_layers']} layers, hidden {spec['hidden_dim']}, "
+             f"length {spec['lengths'][0]}, batch {spec['batch']})", "",
              "Produced by `python -m benchmarks.jax_cpu`. ms per step, median (min-max) over "
              "interleaved rounds of the three models in one process per configuration; ratios: "
              "median (min-max) of per-round ratios. The default configuration runs first and last.",

@@ -46,7 +46,8 @@ JIT = {"jax": "jax.jit (XLA)", "tensorflow": "tf.function(jit_compile=True) (XLA
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--backends", default=",".join(common.BACKENDS),
                    help="comma-separated Keras backends, each run in its own process")
     p.add_argument("--lengths", default="64,128,256,512,1024,2048,4096,8192",
@@ -63,7 +64,8 @@ def parse_args(argv=None):
                    help="seconds of timing rounds per (backend, length, pass) at most")
     p.add_argument("--out", default=RESULTS, help="folder for mixing.csv, mixing.md, mixing.png")
     p.add_argument("--quick", action="store_true",
-                   help="toy sizes for a smoke test: lengths 16,24, hidden 8, 2 rounds (flags given explicitly are kept)")
+                   help="toy sizes for a smoke test: lengths 16,24, hidden 8, 2 rounds "
+                        "(flags given explicitly are kept)")
     p.add_argument("--report-only", action="store_true",
                    help="only redraw mixing.md and mixing.png from the existing mixing.csv")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -158,7 +160,8 @@ def worker(spec):
             fns, errors = {}, {}
             for name, f in transforms.items():
                 if name == "dft" and length > spec["dft_max_length"]:
-                    common.emit({**base, "implementation": name, "status": "skipped (n^2 matrices)"})
+                    common.emit({**base, "implementation": name,
+                                 "status": "skipped (n^2 matrices)"})
                     continue
                 try:
                     step = _compile(backend, f, backward)
@@ -166,12 +169,16 @@ def worker(spec):
                     out = ops.convert_to_numpy(out[1] if backward else out)
                     ref = want_grad if backward else want
                     errors[name] = float(np.abs(out - ref).max() / np.abs(ref).max())
-                    fns[name] = (lambda step=step: [ops.convert_to_numpy(t) for t in
-                                                    (step(x, g) if backward else [step(x, g)])])
+                    # Bound now: the loops move on to the next x, g and pass.
+                    fns[name] = (lambda step=step, x=x, g=g, backward=backward:
+                                 [ops.convert_to_numpy(t)
+                                  for t in (step(x, g) if backward else [step(x, g)])])
                 except Exception as error:  # Recorded, not dropped.
-                    status = "oom" if "memory" in str(error).lower() else f"error: {type(error).__name__}"
+                    status = ("oom" if "memory" in str(error).lower()
+                              else f"error: {type(error).__name__}")
                     common.emit({**base, "implementation": name, "status": status})
-            common.progress(f"{backend} length {length} batch {batch} {pass_name}: timing {list(fns)}")
+            common.progress(f"{backend} length {length} batch {batch} {pass_name}: "
+                            f"timing {list(fns)}")
             stats = common.interleaved_medians(fns, spec["rounds"], budget_s=spec["budget"])
             for name, s in stats.items():
                 common.emit({**base, "implementation": name, "status": "ok",
@@ -190,8 +197,8 @@ def numpy_floor(lengths, hidden, tokens, rounds):
         batch = max(1, tokens // length)
         x = np.random.default_rng(0).standard_normal((batch, length, hidden)).astype("float32")
         fns = {
-            "numpy": lambda: np.fft.fft2(x).real,
-            "scipy": lambda: scipy.fft.fft2(x, workers=os.cpu_count()).real,
+            "numpy": lambda x=x: np.fft.fft2(x).real,
+            "scipy": lambda x=x: scipy.fft.fft2(x, workers=os.cpu_count()).real,
         }
         stats = common.interleaved_medians(fns, rounds, budget_s=10)
         for name, s in stats.items():
@@ -224,7 +231,8 @@ def report(out, machine=None):
     lengths = sorted({int(r["length"]) for r in rows})
     hidden = rows[0]["hidden"] if rows else "?"
     lines = ["# Fourier sublayer alone: `Re(FFT2(x))` per implementation, backend and length", "",
-             f"Median milliseconds per call on `[batch, length, {hidden}]` float32 with batch x length "
+             f"Median milliseconds per call on `[batch, length, {hidden}]` float32 with "
+             "batch x length "
              "= " + (f"{int(rows[0]['batch']) * int(rows[0]['length'])}" if rows else "?") +
              " tokens; interleaved rounds in one process per backend. Produced by "
              "`python -m benchmarks.mixing`.", ""]
@@ -250,11 +258,13 @@ def report(out, machine=None):
                     cells.append(f"{common.as_float(match[0]['median_ms']):.2f}")
             table.append([backend, impl] + cells)
         lines += [common.markdown_table(header, table), ""]
-    lines += ["Max relative error of every row against float64 NumPy: "
-              f"{max([common.as_float(r['max_rel_error']) for r in rows if r['status'] == 'ok'] or [0]):.1e}.",
+    max_error = max([common.as_float(r["max_rel_error"]) for r in rows if r["status"] == "ok"]
+                    or [0])
+    lines += [f"Max relative error of every row against float64 NumPy: {max_error:.1e}.",
               "", "JIT: " + "; ".join(f"{k}: {v}" for k, v in JIT.items() if k in
                                        {r['backend'] for r in rows}) + ".",
-              "", "![mixing](mixing.png)", "", "## Machine", "", common.machine_markdown(machine), ""]
+              "", "![mixing](mixing.png)", "", "## Machine", "", common.machine_markdown(machine),
+              ""]
     common.write_text(os.path.join(out, "mixing.md"), "\n".join(lines))
     plot(rows, os.path.join(out, "mixing.png"))
 
@@ -270,9 +280,9 @@ def plot(rows, path):
         return
     fig, axes = plt.subplots(2, len(backends), figsize=(5 * len(backends), 8), squeeze=False,
                              sharey="row")
-    styles = {"keras_hub": ("tab:gray", "--"), "fft2": ("tab:blue", ":"), "rfft": ("tab:green", ":"),
-              "fft": ("tab:red", "-"), "dft": ("tab:purple", "-"), "numpy": ("black", "-."),
-              "scipy": ("tab:brown", "-.")}
+    styles = {"keras_hub": ("tab:gray", "--"), "fft2": ("tab:blue", ":"),
+              "rfft": ("tab:green", ":"), "fft": ("tab:red", "-"), "dft": ("tab:purple", "-"),
+              "numpy": ("black", "-."), "scipy": ("tab:brown", "-.")}
     for row_index, pass_name in enumerate(("fwd", "fwd+bwd")):
         for col, backend in enumerate(backends):
             ax = axes[row_index][col]
@@ -283,7 +293,8 @@ def plot(rows, path):
                              and r["pass"] == pass_name and r["status"] == "ok")
                 if source == "numpy":
                     pts = sorted((int(r["length"]), common.as_float(r["median_ms"])) for r in rows
-                                 if r["backend"] == impl and r["pass"] == pass_name and r["status"] == "ok")
+                                 if r["backend"] == impl and r["pass"] == pass_name
+                                 and r["status"] == "ok")
                 if pts:
                     color, style = styles[impl]
                     ax.plot(*zip(*pts), style, color=color, marker="o", markersize=3, label=impl)

@@ -38,7 +38,8 @@ DEFAULT_SOURCE = "/usr/share/doc/python3-dev/html/_sources"
 SOURCE_HINT = ("the Python documentation sources: `apt-get install python3-doc` puts them under "
                "/usr/share/doc/python3*/html/_sources")
 MIN_WORDS = 8
-CLEANER_VERSION = 2  # Part of a data folder's settings: a changed cleaner rebuilds nothing silently.
+# Part of a data folder's settings: a changed cleaner rebuilds nothing silently.
+CLEANER_VERSION = 2
 _LITERAL_DIRECTIVE = re.compile(
     r"^\s*\.\.\s+(code-block|sourcecode|code|highlight|productionlist|doctest|testcode|"
     r"testoutput|testsetup|csv-table|list-table|toctree|literalinclude|parsed-literal|"

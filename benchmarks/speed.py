@@ -5,7 +5,7 @@ The runner: parses the flags, runs one worker process per (suite, backend)
 (`benchmarks.speed_report`: `speed.md`, with the targets of
 `benchmarks.speed_targets`) and the plots (`benchmarks.speed_plots`).
 
-    python -m benchmarks.speed --threads 2          # as the committed run (docs: guides/benchmarks.md)
+    python -m benchmarks.speed --threads 2          # as the committed run (guides/benchmarks.md)
     python -m benchmarks.speed --quick              # seconds: toy sizes, smoke test
     python -m benchmarks.speed --suite small --backends torch --models fnet,plain_fnet
     python -m benchmarks.speed --report-only        # redraw speed.md and plots from speed.csv
@@ -38,7 +38,6 @@ How things are run (the same for every model of a backend):
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -54,7 +53,8 @@ AT_512 = ["fnet", "ff_only", "bert", "plain_fnet", "keras_hub_fnet", "keras_hub_
 BY_LENGTH = ["fnet", "ff_only", "bert", "linear", "performer"]
 LENGTHS = [512, 1024, 2048, 4096, 8192]
 SMALL = dict(num_layers=2, hidden_dim=128, intermediate_dim=512, num_heads=2)
-TIMING = dict(rounds=7, budget=60.0, time_limit=30.0)  # Overridden by --rounds, --budget, --time-limit.
+# Overridden by --rounds, --budget, --time-limit.
+TIMING = dict(rounds=7, budget=60.0, time_limit=30.0)
 SWEEP = dict(rounds=3, budget=25.0, time_limit=8.0)
 SUITES = {
     "main": dict(TIMING, lengths=[512], num_layers=4, hidden_dim=256, intermediate_dim=1024,
@@ -74,7 +74,8 @@ COLUMNS = ["suite", "backend", "model", "source", "mode", "length", "batch", "nu
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", default="full", choices=list(SUITES) + ["full"],
                    help="preset of sizes, lengths and models (flags below override it)")
     p.add_argument("--backends", default=",".join(common.BACKENDS),
@@ -124,8 +125,8 @@ def parse_args(argv=None):
     p.add_argument("--append", action="store_true",
                    help="add to the existing speed.csv instead of replacing it")
     p.add_argument("--quick", action="store_true",
-                   help="toy sizes for a smoke test (length 16, or 16,32 for the length suites; 1 layer, "
-                        "hidden 16, 2 rounds, no second timing)")
+                   help="toy sizes for a smoke test (length 16, or 16,32 for the length suites; "
+                        "1 layer, hidden 16, 2 rounds, no second timing)")
     p.add_argument("--report-only", action="store_true",
                    help="only redraw speed.md and the plots from the existing speed.csv")
     p.add_argument("--compare", metavar="DIR",
@@ -156,8 +157,8 @@ def suite_specs(args):
         elif args.tokens:
             spec.update(batch=None, tokens=args.tokens)
         spec.update(vocabulary_size=args.vocabulary_size, dtype=args.dtype, threads=args.threads,
-                    nice=args.nice,
-                    warmup=args.warmup, max_spread=args.max_spread, max_memory_gb=args.max_memory_gb)
+                    nice=args.nice, warmup=args.warmup, max_spread=args.max_spread,
+                    max_memory_gb=args.max_memory_gb)
         if args.quick:
             spec.update(rounds=2, warmup=1, max_spread=float("inf"))
         specs.append(spec)

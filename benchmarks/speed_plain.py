@@ -33,11 +33,13 @@ def initial_weights(spec, length, seed=0):
     def zeros(n):
         return np.zeros(n, "float32")
 
-    w = dict(token=normal(spec["vocabulary_size"], h), segment=normal(4, h), position=normal(length, h),
-             emb_gamma=np.ones(h, "float32"), emb_beta=zeros(h), proj_w=normal(h, h), proj_b=zeros(h),
-             pool_w=normal(h, h), pool_b=zeros(h), out_w=normal(h, 2), out_b=zeros(2))
-    w["blocks"] = [dict(mix_gamma=np.ones(h, "float32"), mix_beta=zeros(h), w1=normal(h, f), b1=zeros(f),
-                        w2=normal(f, h), b2=zeros(h), out_gamma=np.ones(h, "float32"), out_beta=zeros(h))
+    w = dict(token=normal(spec["vocabulary_size"], h), segment=normal(4, h),
+             position=normal(length, h), emb_gamma=np.ones(h, "float32"), emb_beta=zeros(h),
+             proj_w=normal(h, h), proj_b=zeros(h), pool_w=normal(h, h), pool_b=zeros(h),
+             out_w=normal(h, 2), out_b=zeros(2))
+    w["blocks"] = [dict(mix_gamma=np.ones(h, "float32"), mix_beta=zeros(h), w1=normal(h, f),
+                        b1=zeros(f), w2=normal(f, h), b2=zeros(h), out_gamma=np.ones(h, "float32"),
+                        out_beta=zeros(h))
                    for _ in range(spec["num_layers"])]
     return w
 
@@ -87,13 +89,16 @@ class TorchFNet:
         class Classifier(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.token = nn.Embedding.from_pretrained(torch.from_numpy(w["token"]), freeze=False)
-                self.segment = nn.Embedding.from_pretrained(torch.from_numpy(w["segment"]), freeze=False)
+                self.token = nn.Embedding.from_pretrained(torch.from_numpy(w["token"]),
+                                                          freeze=False)
+                self.segment = nn.Embedding.from_pretrained(torch.from_numpy(w["segment"]),
+                                                            freeze=False)
                 self.position = nn.Parameter(torch.from_numpy(w["position"]))
                 self.norm = norm()
                 self.proj = linear(w["proj_w"], w["proj_b"])
                 self.blocks = nn.ModuleList(Block(b) for b in w["blocks"])
-                self.pool, self.out = linear(w["pool_w"], w["pool_b"]), linear(w["out_w"], w["out_b"])
+                self.pool = linear(w["pool_w"], w["pool_b"])
+                self.out = linear(w["out_w"], w["out_b"])
                 self.dropout = nn.Dropout(DROPOUT)
 
             def forward(self, tokens, segments):
@@ -161,7 +166,8 @@ class JaxFNet:
             count = len(w["blocks"]) + 2
             keys = jax.random.split(key, count) if training else [None] * count
             x = w["token"][tokens] + w["segment"][segments] + w["position"][: tokens.shape[1]]
-            x = dropout(norm(x, w["emb_gamma"], w["emb_beta"]) @ w["proj_w"] + w["proj_b"], keys[0], training)
+            x = dropout(norm(x, w["emb_gamma"], w["emb_beta"]) @ w["proj_w"] + w["proj_b"],
+                        keys[0], training)
             for b, k in zip(w["blocks"], keys[2:]):
                 x = norm(x + jnp.fft.fft2(x).real, b["mix_gamma"], b["mix_beta"])
                 ff = jax.nn.gelu(x @ b["w1"] + b["b1"], approximate=True) @ b["w2"] + b["b2"]
@@ -187,10 +193,12 @@ class JaxFNet:
         self.key = jax.random.PRNGKey(0)
         self.data = tuple(jnp.asarray(a) for a in batch(spec, length, batch_size))
         self.step = step
-        self.predict = jax.jit(lambda w, tokens, segments: forward(w, tokens, segments, None, False))
+        self.predict = jax.jit(
+            lambda w, tokens, segments: forward(w, tokens, segments, None, False))
 
     def train(self):
-        self.weights, self.state, self.key, loss = self.step(self.weights, self.state, self.key, *self.data)
+        self.weights, self.state, self.key, loss = self.step(self.weights, self.state, self.key,
+                                                             *self.data)
         loss.block_until_ready()
 
     def infer(self):
@@ -227,7 +235,8 @@ class TensorFlowFNet:
             v = self.variables
             x = (tf.gather(v["token"], tokens) + tf.gather(v["segment"], segments)
                  + v["position"][: tokens.shape[1]])
-            x = dropout(norm(x, v["emb_gamma"], v["emb_beta"]) @ v["proj_w"] + v["proj_b"], training)
+            x = dropout(norm(x, v["emb_gamma"], v["emb_beta"]) @ v["proj_w"] + v["proj_b"],
+                        training)
             for i in range(num_layers):
                 b = {k: v[f"{i}/{k}"] for k in w["blocks"][0]}
                 mixed = tf.math.real(tf.signal.fft2d(tf.complex(x, tf.zeros_like(x))))

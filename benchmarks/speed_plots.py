@@ -36,19 +36,23 @@ def lengths_plot(rows, out):
     if not panels or not backends:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(len(panels), len(backends), figsize=(5 * len(backends), 3.4 * len(panels)),
+    fig, axes = plt.subplots(len(panels), len(backends),
+                             figsize=(5 * len(backends), 3.4 * len(panels)),
                              squeeze=False, sharey="row")
     for i, (suite, mode, column, label) in enumerate(panels):
         for j, backend in enumerate(backends):
             ax = axes[i][j]
-            cells = [r for r in rows if (r["suite"], r["mode"], r["backend"]) == (suite, mode, backend)]
+            cells = [r for r in rows
+                     if (r["suite"], r["mode"], r["backend"]) == (suite, mode, backend)]
             for model in dict.fromkeys(r["model"] for r in cells):
                 pts = [(int(r["length"]), common.as_float(r[column])) for r in cells
                        if r["model"] == model and r["status"] == "ok"]
                 pts = sorted((n, v) for n, v in pts if not math.isnan(v) and v > 0)
                 if pts:
-                    ax.plot(*zip(*pts), marker="o", ms=3, color=MODEL_STYLE.get(model, "gray"), label=model)
-                failed = [int(r["length"]) for r in cells if r["model"] == model and r["status"] != "ok"]
+                    ax.plot(*zip(*pts), marker="o", ms=3, color=MODEL_STYLE.get(model, "gray"),
+                            label=model)
+                failed = [int(r["length"]) for r in cells
+                          if r["model"] == model and r["status"] != "ok"]
                 if failed and pts:
                     ax.plot([min(failed)], [pts[-1][1]], marker="x", ms=8,
                             color=MODEL_STYLE.get(model, "gray"))

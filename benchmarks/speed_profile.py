@@ -66,9 +66,9 @@ def profile(model, mode, steps):
 
 
 def render(suite, spec, length, batch, results, steps):
-    lines = [f"# Where a torch step's time goes: suite `{suite}` ({spec['num_layers']} layers, hidden "
-             f"{spec['hidden_dim']}, feed-forward {spec['intermediate_dim']}, length {length}, "
-             f"batch {batch})", "",
+    lines = [f"# Where a torch step's time goes: suite `{suite}` "
+             f"({spec['num_layers']} layers, hidden {spec['hidden_dim']}, "
+             f"feed-forward {spec['intermediate_dim']}, length {length}, batch {batch})", "",
              f"Self CPU ms per step under `torch.profiler` ({steps} profiled steps each, threads "
              f"{_threads()}), by op kind; produced by `python -m benchmarks.speed_profile --suite "
              f"{suite}`. The profiler inflates every op; read shares and differences.", ""]
@@ -95,7 +95,8 @@ def _threads():
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", default="small", choices=["main", "small"])
     p.add_argument("--steps", type=int, default=5, help="profiled steps per model and mode")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")

@@ -126,9 +126,11 @@ def single_length_section(suite, rows, table, backends):
     header += [f"{b} train RSS MB" for b in backends]
     body = []
     for model in _models(rows):
-        cells = [model] + [cell(table.get((suite, b, model, m, length))) for m in modes for b in backends]
+        cells = [model] + [cell(table.get((suite, b, model, m, length)))
+                           for m in modes for b in backends]
         for b in backends:
-            mem = common.as_float((table.get((suite, b, model, "train", length)) or {}).get("rss_growth_mb"))
+            train_row = table.get((suite, b, model, "train", length)) or {}
+            mem = common.as_float(train_row.get("rss_growth_mb"))
             cells.append("" if math.isnan(mem) else f"{mem:.0f}")
         body.append(cells)
     lines += [common.markdown_table(header, body), ""]
@@ -140,14 +142,16 @@ def single_length_section(suite, rows, table, backends):
 def by_length_section(suite, rows, table, backends):
     r0 = rows[0]
     lengths = sorted({int(r["length"]) for r in rows})
-    batches = ", ".join(f"{n}: {next(r['batch'] for r in rows if int(r['length']) == n)}" for n in lengths)
+    batches = ", ".join(f"{n}: {next(r['batch'] for r in rows if int(r['length']) == n)}"
+                        for n in lengths)
     pairs = [(m, b) for m in _models(rows) for b in backends
              if any((r["model"], r["backend"]) == (m, b) for r in rows)]
     lines = [f"## Suite `{suite}` ({BY_LENGTH.get(suite, '')}): {r0['num_layers']} layers, hidden "
-             f"{r0['hidden_dim']}, feed-forward {r0['intermediate_dim']}, {r0['num_heads']} heads", "",
-             f"Batch per length: {batches}. Time: ms per step, median (min-max); memory: RSS growth "
-             "in MB during the model's build, compile and first steps. `timeout` = a warm step "
-             "over the time limit (longer lengths are then not run).", ""]
+             f"{r0['hidden_dim']}, feed-forward {r0['intermediate_dim']}, {r0['num_heads']} heads",
+             "",
+             f"Batch per length: {batches}. Time: ms per step, median (min-max); memory: "
+             "RSS growth in MB during the model's build, compile and first steps. `timeout` = a "
+             "warm step over the time limit (longer lengths are then not run).", ""]
     for mode in [m for m in ("infer", "train") if any(r["mode"] == m for r in rows)]:
         header = ["model", "backend"] + [str(n) for n in lengths]
         timing = [[m, b] + [cell(table.get((suite, b, m, mode, n))) for n in lengths]
@@ -173,14 +177,16 @@ def targets_section(rows):
         return []
     body = []
     for c in checks:
-        limit = "" if c["limit"] is None else ("<= " if c["sense"] == "le" else ">= ") + f"{c['limit']:g}"
+        limit = ("" if c["limit"] is None
+                 else ("<= " if c["sense"] == "le" else ">= ") + f"{c['limit']:g}")
         met = "" if c["met"] is None else ("yes" if c["met"] else "**no**")
         body.append([c["target"], c["suite"], c["length"], c["backend"], c["mode"], c["models"],
                      f"{c['value']:.2f} ({c['low']:.2f}-{c['high']:.2f})", limit, met])
     return ["## Targets", "",
-            "Ratio of step times, median (min-max) of the per-round ratios of interleaved timings.", "",
-            common.markdown_table(["target", "suite", "length", "backend", "mode", "rows", "ratio", "limit",
-                                   "met"],
+            "Ratio of step times, median (min-max) of the per-round ratios of interleaved timings.",
+            "",
+            common.markdown_table(["target", "suite", "length", "backend", "mode", "rows", "ratio",
+                                   "limit", "met"],
                                   body), ""]
 
 
@@ -275,7 +281,8 @@ def reproduction(reference_rows, rows):
     # Ratios of the same two rows as in the reference (its fastest BERT, not the rerun's);
     # a row against itself (the fastest BERT was the project's own) says nothing.
     table = index(rows)
-    own = {(c["target"], c["suite"], c["backend"], c["mode"], c["length"]): c for c in targets(rows)}
+    own = {(c["target"], c["suite"], c["backend"], c["mode"], c["length"]): c
+           for c in targets(rows)}
     ratios = []
     for ref in targets(reference_rows):
         a, b = ref["models"].split(" / ")
@@ -305,15 +312,15 @@ def render_reproduction(reference_dir, reference_rows, rows):
              f"The run in this folder against `{reference_dir}/speed.csv`: a cell reproduces when "
              "this run's median lies within the reference's min-max (its stated spread), a target "
              "ratio when this run's median ratio lies within the reference's min-max of per-round "
-             "ratios. Produced by `python -m benchmarks.speed --compare " + reference_dir + "`.", ""]
+             f"ratios. Produced by `python -m benchmarks.speed --compare {reference_dir}`.", ""]
     if not cells:
         return "\n".join(lines + ["No cell ran in both runs.", ""])
     lines += [f"- Cells: {_share(cells)} rerun medians within the reference's min-max; rerun / "
               f"reference median {statistics.median(changes):.2f} (range {min(changes):.2f}-"
               f"{max(changes):.2f}).",
-              f"- Target ratios (the same two rows as in the reference): {_share(ratios)} within the "
-              f"reference's range; of those with a limit, the rerun's own verdict (met / missed, "
-              f"against its own fastest BERT) is the reference's for "
+              f"- Target ratios (the same two rows as in the reference): {_share(ratios)} within "
+              f"the reference's range; of those with a limit, the rerun's own verdict "
+              f"(met / missed, against its own fastest BERT) is the reference's for "
               f"{sum(r['same_verdict'] for r in limited)} of {len(limited)}.", ""]
     body = [[r["target"], r["suite"], r["backend"], r["mode"], r["models"],
              f"{r['reference']:.2f} ({r['ref_low']:.2f}-{r['ref_high']:.2f})", f"{r['value']:.2f}",
@@ -334,7 +341,8 @@ def render_reproduction(reference_dir, reference_rows, rows):
 
 def write_reproduction(out, reference_dir):
     """`speed_reproduction.md` in `out`: its speed.csv against `reference_dir`'s."""
-    text = render_reproduction(reference_dir, common.read_csv(os.path.join(reference_dir, "speed.csv")),
+    text = render_reproduction(reference_dir,
+                               common.read_csv(os.path.join(reference_dir, "speed.csv")),
                                common.read_csv(os.path.join(out, "speed.csv")))
     common.write_text(os.path.join(out, "speed_reproduction.md"), text)
     return text

@@ -14,11 +14,13 @@ BOTH_SHAPES = ("main", "small")
 BOTH_MODES = ("train", "infer")
 
 TARGETS = [
-    # name                                suites       modes        model      reference      limit  sense
-    ("keras_fnet / plain framework FNet", BOTH_SHAPES, BOTH_MODES, "fnet", "plain_fnet", 1.10, "le"),
+    # (name, suites, modes, model, reference, limit, sense)
+    ("keras_fnet / plain framework FNet", BOTH_SHAPES, BOTH_MODES, "fnet", "plain_fnet", 1.10,
+     "le"),
     ("fnet / ff_only (FFT share)", BOTH_SHAPES, ("train",), "fnet", "ff_only", 1.10, "le"),
     ("bert / fastest BERT", BOTH_SHAPES, BOTH_MODES, "bert", FASTEST_BERT, 1.05, "le"),
     ("fastest BERT / fnet (speed-up)", BOTH_SHAPES, BOTH_MODES, FASTEST_BERT, "fnet", None, "info"),
     ("bert / fnet (speed-up)", BOTH_SHAPES, BOTH_MODES, "bert", "fnet", None, "info"),
-    ("keras-hub FNetBackbone / fnet", BOTH_SHAPES, ("train",), "keras_hub_fnet", "fnet", None, "info"),
+    ("keras-hub FNetBackbone / fnet", BOTH_SHAPES, ("train",), "keras_hub_fnet", "fnet", None,
+     "info"),
 ]

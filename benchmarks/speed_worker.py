@@ -114,7 +114,8 @@ class KerasModel:
         rng = np.random.default_rng(0)
         inputs = {
             "token_ids": rng.integers(0, spec["vocabulary_size"], (batch, length)).astype("int32"),
-            "segment_ids": (np.arange(length)[None, :] >= length // 2).repeat(batch, 0).astype("int32"),
+            "segment_ids": ((np.arange(length)[None, :] >= length // 2)
+                            .repeat(batch, 0).astype("int32")),
             "padding_mask": np.ones((batch, length), "int32"),
         }
         self.y = rng.integers(0, 2, (batch,)).astype("int32")
@@ -403,7 +404,8 @@ def worker(spec):
                 if SOURCES.get(name) == "transformers" and backend != "torch":
                     continue  # PyTorch rows: reported once, with the torch backend.
                 row = dict(base, model=name, source=SOURCES.get(name, "keras_fnet"), mode=mode)
-                step = _prepare(name, mode, spec, length, batch, models, skipped, device_memory, row)
+                step = _prepare(name, mode, spec, length, batch, models, skipped, device_memory,
+                                row)
                 if step is not None:
                     steps[name], rows[name] = step, row
             if not steps:

@@ -12,8 +12,12 @@ True
 
 import importlib
 
-from keras_fnet import convert, hub, layers, plugins
+# `convert` is imported for its readers (it registers them with the presets) and as
+# `keras_fnet.convert`; `X as X` marks a deliberate re-export outside `__all__`.
+from keras_fnet import convert as convert
+from keras_fnet import hub, layers, plugins
 from keras_fnet.config import FAMILIES, PRESETS, SIZES, EncoderConfig, get_config
+from keras_fnet.hub import list_presets
 from keras_fnet.models import (
     Classifier,
     Encoder,
@@ -23,10 +27,8 @@ from keras_fnet.models import (
     build_pretrainer,
     pretraining_losses,
 )
-from keras_fnet.hub import list_presets
 from keras_fnet.presets import from_preset
-
-from keras_fnet.version import __version__
+from keras_fnet.version import __version__ as __version__
 
 # The preprocessing layers need TensorFlow and keras-hub (the `data` extra), so
 # they are imported on first use; a saved preprocessor imports them itself.

@@ -13,7 +13,6 @@ Example:
 
 import dataclasses
 import functools
-from typing import Optional, Tuple
 
 # What an encoder reads: token and segment ids (text), or float vectors
 # `[batch, sequence, feature_dim]` (image rows or patches, audio frames, ...).
@@ -93,12 +92,12 @@ class EncoderConfig:
     num_segments: int = 4
     dropout: float = 0.1
     mixing: str = "fourier"
-    attention_layers: Tuple[int, ...] = ()
-    embedding_dim: Optional[int] = None
+    attention_layers: tuple[int, ...] = ()
+    embedding_dim: int | None = None
     layer_norm_epsilon: float = 1e-12
     seed: int = 0
     input_kind: str = "tokens"
-    feature_dim: Optional[int] = None
+    feature_dim: int | None = None
     use_position_embedding: bool = True
     norm_first: bool = False
     activation: str = "gelu_approximate"

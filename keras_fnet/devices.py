@@ -16,7 +16,7 @@ import functools
 import keras
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def device_kind():
     """`"tpu"`, `"gpu"` or `"cpu"`: the default device of the active backend."""
     backend = keras.backend.backend()

@@ -97,7 +97,8 @@ def _check_inputs(inputs, specs):
             layout = ", ".join(["batch", "sequence", "features"][: len(shape) + 1])
             raise ValueError(f"`{name}` must have shape [{layout}], got shape {tuple(got)}.")
         if got[1] == 0:
-            raise ValueError(f"`{name}` has sequence length 0; an encoder needs at least one position.")
+            raise ValueError(
+                f"`{name}` has sequence length 0; an encoder needs at least one position.")
         kind = "float" if "float" in dtype else "int"
         got_dtype = keras.backend.standardize_dtype(value.dtype)
         if kind not in got_dtype and not (kind == "int" and got_dtype == "bool"):

@@ -158,7 +158,8 @@ def run_precision_test(make, inputs, output_dtype=None, float32_weights=(), leng
         out = model(flat)
         expected = output_dtype or policy.compute_dtype
         for key, got in dtypes(out).items():
-            want = expected.get(key, policy.compute_dtype) if isinstance(expected, dict) else expected
+            want = (expected.get(key, policy.compute_dtype) if isinstance(expected, dict)
+                    else expected)
             assert got == want, (name, key, got, want)
         _check_weights(layer, policy, float32_weights)
 
@@ -168,8 +169,8 @@ def run_precision_test(make, inputs, output_dtype=None, float32_weights=(), leng
         _check_weights(reloaded_layer, policy, float32_weights)
         again = reloaded(flat)
         assert dtypes(again) == dtypes(out), name
-        assert_same_outputs(again, out, atol=1e-2 if policy.compute_dtype != "float32" else RELOAD_ATOL,
-                            what=name)
+        atol = 1e-2 if policy.compute_dtype != "float32" else RELOAD_ATOL
+        assert_same_outputs(again, out, atol=atol, what=name)
 
 
 def run_model_saving_test(model, inputs):

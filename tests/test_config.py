@@ -8,7 +8,8 @@ from keras_fnet.config import EncoderConfig, get_config
 
 def test_every_family_has_every_size():
     # The paper's baselines and sizes are among the registry's; any family added has every size.
-    assert {"fnet", "bert", "linear", "random", "ff_only", "fnet_hybrid"} <= set(keras_fnet.FAMILIES)
+    paper = {"fnet", "bert", "linear", "random", "ff_only", "fnet_hybrid"}
+    assert paper <= set(keras_fnet.FAMILIES)
     assert set(keras_fnet.SIZES) == {"tiny", "mini", "small", "base", "large"}
     assert len(keras_fnet.PRESETS) == len(keras_fnet.FAMILIES) * len(keras_fnet.SIZES)
     for family, fields in keras_fnet.FAMILIES.items():
@@ -22,7 +23,8 @@ def test_base_and_large_are_the_papers():
     assert (base.num_layers, base.hidden_dim, base.intermediate_dim) == (12, 768, 3072)
     assert (large.num_layers, large.hidden_dim, large.intermediate_dim) == (24, 1024, 4096)
     for config in (base, large):
-        assert (config.vocabulary_size, config.max_sequence_length, config.num_segments) == (32000, 512, 4)
+        shape = (config.vocabulary_size, config.max_sequence_length, config.num_segments)
+        assert shape == (32000, 512, 4)
 
 
 def test_families_differ_only_in_mixing():
@@ -61,7 +63,8 @@ def test_unknown_field_lists_valid_ones():
 
 
 def test_heads_must_divide_hidden_when_heads_are_used():
-    with pytest.raises(ValueError, match=r"`hidden_dim` \(100\) must be divisible by `num_heads` \(3\)"):
+    with pytest.raises(ValueError,
+                       match=r"`hidden_dim` \(100\) must be divisible by `num_heads` \(3\)"):
         get_config("bert_tiny", hidden_dim=100, num_heads=3)
     with pytest.raises(ValueError, match="with attention layers"):
         get_config("fnet_hybrid_tiny", hidden_dim=100, num_heads=3)

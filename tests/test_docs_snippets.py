@@ -90,7 +90,7 @@ def test_every_page_is_found():
 
 @pytest.mark.parametrize("path", PAGES, ids=_page_id)
 def test_skipped_blocks_say_why(path):
-    for lang, line, _, reason in blocks(path):
+    for _lang, line, _, reason in blocks(path):
         assert reason is None or reason, f"{_page_id(path)}:{line}: `not run` without a reason"
 
 

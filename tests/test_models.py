@@ -24,7 +24,8 @@ def _batch(batch=8, length=16, seed=0, padded_from=None):
 
 @pytest.mark.parametrize("family", sorted(keras_fnet.FAMILIES))
 def test_every_family_trains_with_fit(family):
-    model = keras_fnet.build_classifier(f"{family}_tiny", num_classes=3, learning_rate=3e-3, **SMALL)
+    model = keras_fnet.build_classifier(f"{family}_tiny", num_classes=3, learning_rate=3e-3,
+                                        **SMALL)
     x = _batch()
     y = np.arange(8) % 3
     # One batch per epoch, no dropout: the loss of epoch k is that of the
@@ -94,7 +95,8 @@ def test_pretrainer_ties_mlm_weights_and_fits():
 
 
 def test_mixed_bfloat16_encoder_trains():
-    model = keras_fnet.build_classifier("fnet_hybrid_tiny", num_classes=2, dtype="mixed_bfloat16", **SMALL)
+    model = keras_fnet.build_classifier("fnet_hybrid_tiny", num_classes=2, dtype="mixed_bfloat16",
+                                        **SMALL)
     history = model.fit(_batch(), np.arange(8) % 2, epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
     y = model.encoder(_batch(batch=2))["sequence_output"]

@@ -42,6 +42,11 @@ def _randomized(model):
     return model, values
 
 
+def _bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _numpy(outputs):
     return keras.tree.map_structure(lambda t: np.asarray(keras.ops.convert_to_numpy(t)), outputs)
 
@@ -73,8 +78,9 @@ def test_round_trip_in_keras_hub_layout(kind, tmp_path, vocabulary):
 
     files = sorted(os.listdir(out))
     task_files = ["task.json", "task.weights.h5"] if kind != "Encoder" else []
-    assert files == sorted(["assets", "config.json", "metadata.json", "model.weights.h5"] + task_files)
-    assert open(os.path.join(out, presets.VOCABULARY_FILE), "rb").read() == open(vocabulary, "rb").read()
+    assert files == sorted(["assets", "config.json", "metadata.json", "model.weights.h5"]
+                           + task_files)
+    assert _bytes(os.path.join(out, presets.VOCABULARY_FILE)) == _bytes(vocabulary)
     with open(os.path.join(out, "config.json")) as f:
         config = json.load(f)
     assert config["registered_name"] == "keras_fnet>Encoder" and "build_config" not in config
@@ -89,7 +95,8 @@ def test_round_trip_in_keras_hub_layout(kind, tmp_path, vocabulary):
         # The task file holds only the weights outside the encoder (keras-hub's rule).
         with h5py.File(os.path.join(out, "task.weights.h5")) as f:
             stored = []
-            f.visititems(lambda name, obj: stored.append(name) if isinstance(obj, h5py.Dataset) else None)
+            f.visititems(lambda name, obj: (stored.append(name) if isinstance(obj, h5py.Dataset)
+                                            else None))
         head = {v.path for v in model.weights} - {v.path for v in encoder.weights}
         assert len(stored) == len(head) > 0
 
@@ -99,7 +106,8 @@ def test_round_trip_in_keras_hub_layout(kind, tmp_path, vocabulary):
     for variable in loaded.weights:  # every weight as the numpy values put in
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(variable), values[variable.path])
     got = _numpy(loaded(x))
-    keras.tree.map_structure(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), got, expected)
+    keras.tree.map_structure(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6),
+                             got, expected)
     # The vocabulary travels on when the loaded model is saved again.
     again = str(tmp_path / "again")
     loaded.save_to_preset(again)
@@ -223,8 +231,7 @@ def test_classifier_from_preset_fits_and_predicts_on_strings(tmp_path, vocabular
     again_dir = str(tmp_path / "tuned")
     clf.spm_path = None
     clf.save_to_preset(again_dir)
-    with open(os.path.join(again_dir, presets.VOCABULARY_FILE), "rb") as a, open(vocabulary, "rb") as b:
-        assert a.read() == b.read()
+    assert _bytes(os.path.join(again_dir, presets.VOCABULARY_FILE)) == _bytes(vocabulary)
     again = keras_fnet.from_preset(again_dir)
     assert again.preprocessor is not None
     np.testing.assert_allclose(again.predict(texts[:2], verbose=0), logits, atol=1e-5)

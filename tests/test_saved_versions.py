@@ -20,7 +20,8 @@ INPUTS = {k[len("input_"):]: SAVED[k] for k in SAVED.files if k.startswith("inpu
 
 
 def _mixings(encoder):
-    return [block.mixing for block in encoder.layers if isinstance(block, keras_fnet.layers.EncoderBlock)]
+    return [block.mixing for block in encoder.layers
+            if isinstance(block, keras_fnet.layers.EncoderBlock)]
 
 
 def _check_outputs(encoder, name):

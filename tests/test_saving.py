@@ -71,7 +71,8 @@ def test_reloaded_random_matrices_and_features_are_identical(saved):
         before = keras.saving.load_model(folder / f"{name}.keras")
         after = keras.saving.load_model(folder / f"{name}.keras")
         for a, b in zip(before.non_trainable_weights, after.non_trainable_weights):
-            np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+            np.testing.assert_array_equal(keras.ops.convert_to_numpy(a),
+                                          keras.ops.convert_to_numpy(b))
         assert before.non_trainable_weights  # the fixed matrices are weights
 
 

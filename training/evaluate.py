@@ -11,8 +11,8 @@ import numpy as np
 
 def evaluate_split(model, task, info, ds):
     """Metrics of `model` (uncompiled, single device) on the batches of `ds`."""
-    from keras_fnet.data import compute_metrics
     from keras_fnet.compile_defaults import make_loss
+    from keras_fnet.data import compute_metrics
 
     if task.kind == "pretraining":
         loss, metrics, weighted = make_loss(task.kind)

@@ -277,8 +277,6 @@ def _run_vocabularies(folder):
 
 def _load_encoder(path, info, max_length):
     """The encoder of a saved Encoder, Classifier or Pretrainer, checked against the task."""
-    import keras
-
     import keras_fnet
 
     loaded = _load_init(path)

@@ -3,10 +3,10 @@
 The contract (also in the README, "Output directory"):
 
 * `run.json` holds the run's spec (`RunSpec.identity()`) and the fingerprint
-  of its model config, written before the first checkpoint; the checkpoint file carries the same fingerprint and
-  the history so far. A rerun resumes only the same run: another spec stops
-  with one line naming the settings that differ, unless `overwrite` (then the
-  run's files are removed and it starts afresh).
+  of its model config, written before the first checkpoint; the checkpoint file
+  carries the same fingerprint and the history so far. A rerun resumes only the
+  same run: another spec stops with one line naming the settings that differ,
+  unless `overwrite` (then the run's files are removed and it starts afresh).
 * `.lock` names its owner (pid, host, process start time); a second process
   stops with a clear message; a lock whose process is gone (`kill -9`) is
   taken over.

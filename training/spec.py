@@ -21,7 +21,6 @@ import dataclasses
 import json
 import math
 import os
-from typing import Optional
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STRATEGIES = ("auto", "tpu", "mirrored", "multi_worker", "data_parallel", "default")
@@ -41,8 +40,8 @@ class Number:
     """The type and range of a numeric setting."""
 
     type: type
-    minimum: Optional[float] = None
-    maximum: Optional[float] = None
+    minimum: float | None = None
+    maximum: float | None = None
     below_maximum: bool = False  # `maximum` itself excluded
     above_minimum: bool = False  # `minimum` itself excluded
 
@@ -96,66 +95,66 @@ class RunSpec:
 
     task: str = _field("listops", "task name, a name of keras_fnet.data.tasks.task_names()",
                        _MODEL)
-    model: Optional[str] = _field(None, "preset <family>_<size> from keras_fnet.PRESETS, e.g. "
+    model: str | None = _field(None, "preset <family>_<size> from keras_fnet.PRESETS, e.g. "
                                   "fnet_base, bert_tiny (default fnet_tiny; not with --init-from)",
                                   _MODEL)
-    num_layers: Optional[int] = _field(None, "override the preset's number of blocks", _MODEL,
+    num_layers: int | None = _field(None, "override the preset's number of blocks", _MODEL,
                                        POSITIVE)
-    hidden_dim: Optional[int] = _field(None, "override the preset's hidden width", _MODEL,
+    hidden_dim: int | None = _field(None, "override the preset's hidden width", _MODEL,
                                        POSITIVE)
-    intermediate_dim: Optional[int] = _field(None, "override the feed-forward width", _MODEL,
+    intermediate_dim: int | None = _field(None, "override the feed-forward width", _MODEL,
                                              POSITIVE)
-    num_heads: Optional[int] = _field(None, "override the attention heads", _MODEL, POSITIVE)
-    embedding_dim: Optional[int] = _field(None, "override the embedding width", _MODEL,
+    num_heads: int | None = _field(None, "override the attention heads", _MODEL, POSITIVE)
+    embedding_dim: int | None = _field(None, "override the embedding width", _MODEL,
                                           POSITIVE)
-    dropout: Optional[float] = _field(None, "override the dropout rate (also of the head)",
+    dropout: float | None = _field(None, "override the dropout rate (also of the head)",
                                       _MODEL, Number(float, 0, 1, below_maximum=True))
-    mixing_options: Optional[dict] = _field(None, "override options of the mixing layers, "
+    mixing_options: dict | None = _field(None, "override options of the mixing layers, "
                                             "NAME=VALUE ... (e.g. fourier_implementation=dft, "
                                             "attention_implementation=explicit, "
                                             "num_random_features=64; all of them: "
                                             "keras_fnet.layers.mixing_options())", _MODEL)
-    init_from: Optional[str] = _field(None, "a .keras Encoder, Classifier or Pretrainer, a "
+    init_from: str | None = _field(None, "a .keras Encoder, Classifier or Pretrainer, a "
                                       "preset directory, a pretrained name (python -m "
                                       "keras_fnet.hub list) or an hf:// or kaggle:// handle, "
                                       "whose encoder (and vocabulary) is fine-tuned", _MODEL)
-    max_length: Optional[int] = _field(None, "sequence length (default: the task's, see "
+    max_length: int | None = _field(None, "sequence length (default: the task's, see "
                                        "README)", _DATA, POSITIVE)
     batch_size: int = _field(32, "global batch size (all replicas)", _DATA, POSITIVE)
-    data_dir: Optional[str] = _field(None, "TFDS data dir; also the cache of generated "
+    data_dir: str | None = _field(None, "TFDS data dir; also the cache of generated "
                                      "ListOps/Pathfinder data (default ~/.cache/keras_fnet)",
                                      _DATA)
-    vocabulary: Optional[str] = _field(None, "SentencePiece model for pretrain and glue/*",
+    vocabulary: str | None = _field(None, "SentencePiece model for pretrain and glue/*",
                                        _DATA)
     mock_data: bool = _field(False, "dry run on tfds.testing.mock_data / a few generated "
                              "examples", _DATA)
-    num_train_examples: Optional[int] = _field(None, "generated tasks: examples of the train "
+    num_train_examples: int | None = _field(None, "generated tasks: examples of the train "
                                                "split (default: the task's)", _DATA, POSITIVE)
-    train_file: Optional[str] = _field(None, "text_classification: training file (.csv, .tsv, "
+    train_file: str | None = _field(None, "text_classification: training file (.csv, .tsv, "
                                        ".jsonl)", _OWN)
-    validation_file: Optional[str] = _field(None, "text_classification: validation file", _OWN)
-    test_file: Optional[str] = _field(None, "text_classification: test file (evaluated at the "
+    validation_file: str | None = _field(None, "text_classification: validation file", _OWN)
+    test_file: str | None = _field(None, "text_classification: test file (evaluated at the "
                                       "end instead of the validation file)", _OWN)
     text_column: str = _field("text", "text_classification: column of the text", _OWN)
-    text_pair_column: Optional[str] = _field(None, "text_classification: column of the second "
+    text_pair_column: str | None = _field(None, "text_classification: column of the second "
                                              "text of a pair", _OWN)
     label_column: str = _field("label", "text_classification: column of the labels", _OWN)
-    corpus: Optional[list] = _field(None, "pretrain: your own plain-text files or directories "
+    corpus: list | None = _field(None, "pretrain: your own plain-text files or directories "
                                     "(documents separated by blank lines) instead of C4", _OWN)
-    corpus_validation: Optional[list] = _field(None, "pretrain --corpus: files or directories "
+    corpus_validation: list | None = _field(None, "pretrain --corpus: files or directories "
                                                "of the held-out documents (default: 5%% of "
                                                "the corpus's documents, chosen by --seed)",
                                                _OWN)
-    vocab_size: Optional[int] = _field(None, "text_classification / pretrain --corpus: size of "
+    vocab_size: int | None = _field(None, "text_classification / pretrain --corpus: size of "
                                        "the vocabulary trained when --vocabulary is not given "
                                        "(default 8000)", _OWN, POSITIVE)
     steps: int = _field(1000, "total optimizer steps of the run", _OPT, POSITIVE)
-    learning_rate: Optional[float] = _field(None, "peak learning rate (default: the task's)",
+    learning_rate: float | None = _field(None, "peak learning rate (default: the task's)",
                                             _OPT, Number(float, 0))
-    warmup_steps: Optional[int] = _field(None, "linear warm-up steps (default 10%% of --steps)",
+    warmup_steps: int | None = _field(None, "linear warm-up steps (default 10%% of --steps)",
                                          _OPT, NON_NEGATIVE)
     weight_decay: float = _field(0.01, "AdamW weight decay", _OPT, Number(float, 0))
-    clipnorm: Optional[float] = _field(None, "clip each gradient to this norm", _OPT,
+    clipnorm: float | None = _field(None, "clip each gradient to this norm", _OPT,
                                        Number(float, 0, above_minimum=True))
     mixed_precision: str = _field("float32", "dtype policy; mixed_float16 adds loss scaling",
                                   _OPT, choices=PRECISIONS)
@@ -165,24 +164,24 @@ class RunSpec:
     strategy: str = _field("auto", "tensorflow: tpu, mirrored, multi_worker, default; jax: "
                            "data_parallel, default; torch: default", _DIST, choices=STRATEGIES,
                            identity=False)
-    tpu: Optional[str] = _field(None, "TPU name or grpc:// address", _DIST, identity=False)
+    tpu: str | None = _field(None, "TPU name or grpc:// address", _DIST, identity=False)
     multi_host: bool = _field(False, "jax: call jax.distributed.initialize", _DIST,
                               identity=False)
-    num_cpu_devices: Optional[int] = _field(None, "split the CPU into N devices", _DIST,
+    num_cpu_devices: int | None = _field(None, "split the CPU into N devices", _DIST,
                                             POSITIVE, identity=False)
-    backend: Optional[str] = _field(None, "Keras backend (default: $KERAS_BACKEND)", _DIST,
+    backend: str | None = _field(None, "Keras backend (default: $KERAS_BACKEND)", _DIST,
                                     choices=BACKENDS, identity=False)
-    output_dir: Optional[str] = _field(None, "the run directory (default runs/<task>_<model>)",
+    output_dir: str | None = _field(None, "the run directory (default runs/<task>_<model>)",
                                        _OUT, identity=False)
     checkpoint_every: int = _field(250, "steps between checkpoints (0: only at the end)", _OUT,
                                    NON_NEGATIVE, identity=False)
     eval_every: int = _field(250, "steps between validation passes (0: none during training)",
                              _OUT, NON_NEGATIVE, identity=False)
-    eval_steps: Optional[int] = _field(None, "batches of the final evaluation (default: all)",
+    eval_steps: int | None = _field(None, "batches of the final evaluation (default: all)",
                                        _OUT, POSITIVE, identity=False)
     log_every: int = _field(50, "steps between TensorBoard scalars", _OUT, POSITIVE,
                             identity=False)
-    verbose: Optional[int] = _field(None, "fit verbosity: 1 progress bar, 2 one line per "
+    verbose: int | None = _field(None, "fit verbosity: 1 progress bar, 2 one line per "
                                     "epoch, 0 silent (default: 1 on a terminal, else 2)",
                                     _OUT, Number(int, 0, 2), identity=False)
     overwrite: bool = _field(False, "start afresh in an output dir that holds another run",

@@ -21,8 +21,13 @@ import json
 import os
 
 from training.devices import (  # noqa: F401  (re-exported for callers)
-    ALL_STRATEGIES, STRATEGIES, StrategyError, check_strategy_name, configure_devices,
-    current_backend)
+    ALL_STRATEGIES,
+    STRATEGIES,
+    StrategyError,
+    check_strategy_name,
+    configure_devices,
+    current_backend,
+)
 
 # Environment variables that ask for a multi-process JAX run
 # (`keras.distribution.initialize` reads them).

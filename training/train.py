@@ -13,7 +13,8 @@ directory is one line on stderr, exit status 2 (`--debug` shows tracebacks).
 import argparse
 import sys
 
-from training import run, spec as spec_lib
+from training import run
+from training import spec as spec_lib
 
 
 class _Parser(argparse.ArgumentParser):

@@ -210,7 +210,8 @@ def convert(fmt, src, out_path, spm_path=None, dtype=None, overwrite=False, **fl
 
     Example:
 
-    >>> model, spm = convert("transformers", "google-fnet-base", "fnet_base.keras")  # doctest: +SKIP
+    >>> model, spm = convert(  # doctest: +SKIP
+    ...     "transformers", "google-fnet-base", "fnet_base.keras")
     """
     if not out_path.endswith(".keras"):
         raise ConversionError(f"The output must be a .keras file, got {out_path!r}.")

@@ -28,7 +28,8 @@ def _parser():
         sub.add_argument("out", metavar="OUT.keras", help="the .keras file to write; the "
                          "vocabulary, if any, goes next to it as OUT.spm.model (SentencePiece) "
                          "or OUT.vocab.txt (a BERT's WordPiece)")
-        sub.add_argument("--spm", help="a SentencePiece model to carry over (overrides the source's)")
+        sub.add_argument("--spm",
+                         help="a SentencePiece model to carry over (overrides the source's)")
         sub.add_argument("--overwrite", action="store_true", help="replace an existing OUT.keras")
         if heads:
             sub.add_argument("--encoder-only", action="store_true",
@@ -45,7 +46,8 @@ def _parser():
     flax = add_import("flax", "an official f_net msgpack checkpoint file (or its directory)",
                       "import an official google-research f_net Flax checkpoint")
     flax.add_argument("--mixing", default="fourier", choices=("fourier", "identity"),
-                      help="mixing of the blocks, which the checkpoint cannot show (default: fourier)")
+                      help="mixing of the blocks, which the checkpoint cannot show "
+                           "(default: fourier)")
     flax.add_argument("--dropout", type=float, default=0.1, help="dropout rate (default: 0.1)")
     flax.add_argument("--layer-norm-epsilon", type=float, default=1e-12,
                       help="LayerNorm epsilon (default: 1e-12, as the official code)")
@@ -60,9 +62,11 @@ def _parser():
                          "or Classifier; MODEL.spm.model (FNet) or MODEL.vocab.txt (BERT) next "
                          "to it is carried over")
         sub.add_argument("out", metavar="OUT_DIR", help="the directory to write")
-        sub.add_argument("--spm", help="a SentencePiece model to include (default: MODEL.spm.model if present)")
+        sub.add_argument("--spm", help="a SentencePiece model to include "
+                                       "(default: MODEL.spm.model if present)")
         sub.add_argument("--overwrite", action="store_true",
-                         help="replace an existing non-empty OUT_DIR (it is written whole either way)")
+                         help="replace an existing non-empty OUT_DIR "
+                              "(it is written whole either way)")
     return parser
 
 
@@ -96,11 +100,13 @@ def main(argv=None):
                 spm = convert.spm_path_for(args.model)
             wordpiece = convert.wordpiece_path_for(args.model)
             wordpiece = wordpiece if os.path.exists(wordpiece) else None
-            write = convert.to_keras_hub if args.command == "export-keras-hub" else convert.to_transformers
+            write = (convert.to_keras_hub if args.command == "export-keras-hub"
+                     else convert.to_transformers)
             write(model, args.out, spm_path=spm, overwrite=args.overwrite,
                   wordpiece_path=wordpiece)
             vocabulary = spm or wordpiece
-            print(f"Wrote {args.out}" + (f" (with tokenizer from {vocabulary})" if vocabulary else ""))
+            with_tokenizer = f" (with tokenizer from {vocabulary})" if vocabulary else ""
+            print(f"Wrote {args.out}{with_tokenizer}")
             return 0
         flags = {}
         if args.command != "keras-hub":

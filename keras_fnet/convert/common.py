@@ -30,7 +30,6 @@ Weight names (`N` = block index):
 import dataclasses
 import os
 import shutil
-from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -135,13 +134,13 @@ class Checkpoint:
     """
 
     config: EncoderConfig
-    tensors: Dict[str, Tensor]
+    tensors: dict[str, Tensor]
     kind: str = "encoder"
-    num_classes: Optional[int] = None
-    spm_path: Optional[str] = None
+    num_classes: int | None = None
+    spm_path: str | None = None
     source: str = ""
-    wordpiece_path: Optional[str] = None
-    untrained: Tuple[str, ...] = ()
+    wordpiece_path: str | None = None
+    untrained: tuple[str, ...] = ()
 
 
 def _dense(layer):

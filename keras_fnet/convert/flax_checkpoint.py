@@ -101,7 +101,8 @@ def load_msgpack(path):
             f"{path!r} is not a Flax msgpack checkpoint ({type(error).__name__}: {error})."
         ) from error
     if not isinstance(tree, dict):
-        raise ConversionError(f"{path!r} is not a Flax checkpoint: it holds a {type(tree).__name__}.")
+        raise ConversionError(
+            f"{path!r} is not a Flax checkpoint: it holds a {type(tree).__name__}.")
     return _unchunk(tree)
 
 

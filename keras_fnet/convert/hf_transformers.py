@@ -24,7 +24,7 @@ import dataclasses
 import json
 import os
 import warnings
-from typing import Callable, Dict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -73,7 +73,8 @@ KINDS = ("encoder", "pretrainer", "classifier")
 
 
 def _linear(source, name, kernel=TRANSPOSE, bias=SAME):
-    return [(f"{name}/kernel", f"{source}.weight", kernel), (f"{name}/bias", f"{source}.bias", bias)]
+    return [(f"{name}/kernel", f"{source}.weight", kernel),
+            (f"{name}/bias", f"{source}.bias", bias)]
 
 
 def _norm(source, name):
@@ -153,7 +154,8 @@ def _bert_fields(hf, source):
         warnings.warn(
             f"{source}: attention_probs_dropout_prob={attention_dropout} differs from "
             f"hidden_dropout_prob={dropout}; keras_fnet has one rate, so both become "
-            f"{dropout} (inference is unaffected)."
+            f"{dropout} (inference is unaffected).",
+            stacklevel=2,
         )
     return dict(
         mixing="attention",
@@ -188,7 +190,7 @@ class Architecture:
 
     model_type: str
     prefix: str
-    classes: Dict[str, str]
+    classes: dict[str, str]
     fields: Callable
     blocks: Callable
     vocabulary: str
@@ -344,7 +346,8 @@ def read(src_dir, encoder_only=False):
         elif has_mlm or has_nsp:
             warnings.warn(
                 f"{src_dir}: only one of the MLM and NSP heads is present; a "
-                "keras_fnet Pretrainer needs both, so only the encoder is converted."
+                "keras_fnet Pretrainer needs both, so only the encoder is converted.",
+                stacklevel=2,
             )
     untrained = ()
     if prefix + "pooler.dense.weight" not in state and prefix + "pooler.dense.bias" not in state:
@@ -356,7 +359,8 @@ def read(src_dir, encoder_only=False):
         untrained = ("pooler/kernel", "pooler/bias")
         warnings.warn(
             f"{src_dir}: no pooler in the checkpoint (as in {arch.classes['encoder']}"
-            "ForMaskedLM); `pooled_output` comes from a freshly initialized pooler."
+            "ForMaskedLM); `pooled_output` comes from a freshly initialized pooler.",
+            stacklevel=2,
         )
     tensors = {}
     for ours, key, layout in name_table(config.num_layers, kind, arch.model_type):

@@ -15,7 +15,7 @@ embedding projection.
 
 import dataclasses
 import os
-from typing import Callable, Dict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -118,7 +118,7 @@ ARCHITECTURES = {
                                           allow_epsilon=False)),
 }
 # `config.json` class names (current and older registrations) -> class.
-_CLASS_NAMES: Dict[str, str] = {
+_CLASS_NAMES: dict[str, str] = {
     f"{package}{name}": name
     for name in ARCHITECTURES
     for package in ("", "keras_hub>", "keras_nlp>")
@@ -255,7 +255,8 @@ def read(preset_dir, encoder_only=True):
     arch = ARCHITECTURES[class_name]
     path = os.path.join(preset_dir, WEIGHTS_FILE)
     if not os.path.exists(path):
-        raise ConversionError(f"{preset_dir!r} has no {WEIGHTS_FILE} (sharded presets are not read).")
+        raise ConversionError(
+            f"{preset_dir!r} has no {WEIGHTS_FILE} (sharded presets are not read).")
     config = encoder_config(
         os.path.join(preset_dir, "config.json"),
         vocabulary_size=hub.get("vocabulary_size"),

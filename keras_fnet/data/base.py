@@ -13,7 +13,6 @@ Every pipeline yields `(features, labels)` with
 """
 
 import dataclasses
-from typing import Optional, Tuple
 
 import tensorflow as tf
 
@@ -52,10 +51,10 @@ class TaskInfo:
     name: str
     num_classes: int
     vocabulary_size: int
-    metrics: Tuple[str, ...]
-    splits: Tuple[str, ...]
+    metrics: tuple[str, ...]
+    splits: tuple[str, ...]
     default_max_length: int
-    mask_id: Optional[int] = None
+    mask_id: int | None = None
 
     @property
     def is_regression(self):

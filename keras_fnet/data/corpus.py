@@ -32,7 +32,6 @@ This module imports TensorFlow and keras-hub (data edge).
 import dataclasses
 import os
 import re
-from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -95,11 +94,11 @@ def _read_documents(paths, stats):
 class CorpusPretrainingData:
     """Own-corpus MLM + NSP data; build with `from_paths`."""
 
-    documents: Dict[str, List[str]]  # split -> documents, one sentence a line
+    documents: dict[str, list[str]]  # split -> documents, one sentence a line
     vocabulary_path: str
     stats: dict
     default_max_length: int = 512
-    _tokenizer: Optional[object] = dataclasses.field(default=None, repr=False)
+    _tokenizer: object | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_paths(cls, paths, *, vocabulary=None, vocab_size=DEFAULT_VOCAB_SIZE,

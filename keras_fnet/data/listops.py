@@ -36,7 +36,6 @@ length range that trees meet too rarely stops after `MAX_DRAWS` draws with
 an error, instead of running forever.
 """
 
-import argparse
 import csv
 import os
 import random
@@ -94,7 +93,7 @@ def _operator_node(rng, depth, max_depth, max_args, budget, out):
     out.append(op)
     length = 2
     values = []
-    for i in range(num_args):
+    for _ in range(num_args):
         value, sub = _node(rng, depth + 1, max_depth, max_args,
                            budget - length, out)
         length += sub

@@ -35,7 +35,6 @@ Example:
 ((4, 32, 32), 'uint8', [1, 1, 0, 0])
 """
 
-import argparse
 import os
 import sys
 import time

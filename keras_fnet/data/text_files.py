@@ -48,7 +48,6 @@ import io
 import json
 import os
 import warnings
-from typing import Dict, Optional, Tuple
 
 from keras_fnet.data import base
 from keras_fnet.data import tokenizer as tk
@@ -216,14 +215,14 @@ def _label_names(labels):
 class TextClassificationData:
     """Own-file text classification data; build with `from_files`."""
 
-    tables: Dict[str, dict]
-    files: Dict[str, str]
-    text_columns: Tuple[str, ...]
+    tables: dict[str, dict]
+    files: dict[str, str]
+    text_columns: tuple[str, ...]
     label_column: str
-    label_names: Tuple[str, ...]
+    label_names: tuple[str, ...]
     vocabulary_path: str
     default_max_length: int = DEFAULT_MAX_LENGTH
-    _tokenizer: Optional[object] = dataclasses.field(default=None, repr=False)
+    _tokenizer: object | None = dataclasses.field(default=None, repr=False)
 
     @classmethod
     def from_files(cls, train_file, validation_file=None, test_file=None, *,

@@ -25,8 +25,7 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
-from keras_fnet.data import listops
-from keras_fnet.data import pathfinder
+from keras_fnet.data import listops, pathfinder
 
 _SPLIT_SEEDS = {"train": 0, "validation": 1, "test": 2}
 

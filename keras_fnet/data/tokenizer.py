@@ -101,8 +101,6 @@ def train_sentencepiece(
     >>> path = train_sentencepiece(["corpus.txt"], "/tmp/spm", 8000)  # doctest: +SKIP
     >>> tokenizer = load_tokenizer(path)  # doctest: +SKIP
     """
-    import sentencepiece as spm
-
     missing = [p for p in input_files if not os.path.exists(p)]
     if missing:
         raise FileNotFoundError(f"Tokenizer training files not found: {missing}")
@@ -301,7 +299,7 @@ def _mock_corpus(num_lines=2000, seed=0):
             for _ in range(num_lines)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mock_vocabulary(vocab_size=512):
     """A small SentencePiece model (bytes) trained on generated text.
 

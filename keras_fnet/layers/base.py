@@ -11,7 +11,7 @@ row of `keras_fnet.config.FAMILIES`.
 """
 
 import dataclasses
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import keras
 
@@ -54,7 +54,7 @@ class MixingOption:
 
     argument: str
     default: Any
-    choices: Optional[Tuple[Any, ...]] = None
+    choices: tuple[Any, ...] | None = None
     help: str = ""
 
     def check(self, value, name):

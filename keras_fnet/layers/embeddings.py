@@ -4,9 +4,10 @@ Both kinds end the same way, as the official FNet embedder:
 `Dropout(Dense(LayerNorm(x + position)))`, with learned positions for up to
 `max_sequence_length` steps and a projection from `embedding_dim` to
 `hidden_dim` (`hidden_mapping_in`); with `embedding_projection=False` the
-projection is left out, `Dropout(LayerNorm(x + position))`, as BERT. They differ only in `x`: word plus
-segment embeddings of token ids (`Embeddings`), or a linear projection of
-float features `[batch, sequence, features]` (`FeatureEmbeddings`).
+projection is left out, `Dropout(LayerNorm(x + position))`, as BERT. They
+differ only in `x`: word plus segment embeddings of token ids (`Embeddings`),
+or a linear projection of float features `[batch, sequence, features]`
+(`FeatureEmbeddings`).
 """
 
 import keras
@@ -102,7 +103,8 @@ class _PositionalEmbeddings(keras.layers.Layer):
 
     def _check_length(self, inputs):
         length = inputs.shape[1]
-        if self.use_position_embedding and isinstance(length, int) and length > self.max_sequence_length:
+        if (self.use_position_embedding and isinstance(length, int)
+                and length > self.max_sequence_length):
             raise ValueError(
                 f"Input sequence of length {length} is longer than "
                 f"max_sequence_length={self.max_sequence_length}."

@@ -22,8 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_fnet import keras_compat
-from keras_fnet.preprocessing.masking import mask_tokens
 from keras_fnet.preprocessing.classifier import as_segments, deserialize_tokenizer, packer
+from keras_fnet.preprocessing.masking import mask_tokens
 
 
 @keras.saving.register_keras_serializable(package="keras_fnet")

@@ -41,7 +41,8 @@ def test_csv_has_the_issue_columns(args, tmp_path):
     accuracy.write_csv(path, _rows(args))
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["task", "model", "seed", "accuracy", "train_seconds", "steps", "backend"]
+    assert list(rows[0]) == ["task", "model", "seed", "accuracy", "train_seconds", "steps",
+                             "backend"]
     assert sum(r["model"] == "majority" for r in rows) == 2
 
 

@@ -15,7 +15,8 @@ def _row(model, mode, times, status="ok"):
 
 
 def test_ratio_is_taken_round_by_round():
-    fnet, plain = _row("fnet", "train", [110, 220, 330]), _row("plain_fnet", "train", [100, 200, 300])
+    fnet = _row("fnet", "train", [110, 220, 330])
+    plain = _row("plain_fnet", "train", [100, 200, 300])
     assert jax_cpu.ratio(fnet, plain) == "1.10 (1.10-1.10)"
     # Rounds that do not pair up (a failed model) give no ratio rather than a wrong one.
     assert jax_cpu.ratio(fnet, _row("plain_fnet", "train", [100])) == "n/a"

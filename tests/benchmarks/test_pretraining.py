@@ -7,11 +7,9 @@ import json
 import os
 
 import numpy as np
-
 import pytest
 
-from benchmarks import pretraining, pretraining_corpus, pretraining_report
-from benchmarks import pretraining_worker
+from benchmarks import pretraining, pretraining_corpus, pretraining_report, pretraining_worker
 from tests.conftest import BACKEND, runs_once
 
 RST = """\

@@ -117,8 +117,9 @@ def test_bert_sequence_classifier(hf_bert, tmp_path):
 def test_command_line_and_from_preset(hf_bert, pretrainer, tmp_path):
     out = str(tmp_path / "bert.keras")
     assert main(["transformers", hf_bert["dir"], out]) == 0
-    with open(tmp_path / "bert.vocab.txt") as f, open(os.path.join(hf_bert["dir"], "vocab.txt")) as g:
-        assert f.read() == g.read()
+    with open(tmp_path / "bert.vocab.txt") as f:
+        with open(os.path.join(hf_bert["dir"], "vocab.txt")) as g:
+            assert f.read() == g.read()
     loaded = keras.saving.load_model(out)
     assert isinstance(loaded, keras_fnet.Pretrainer)
     inputs = hf_bert["inputs"]
@@ -202,7 +203,8 @@ def test_keras_hub_command_line_from_preset_and_old_files(keras_hub_bert, tmp_pa
     folder = str(tmp_path / "old")
     shutil.copytree(keras_hub_bert["dir"], folder)
     with h5py.File(os.path.join(folder, "model.weights.h5"), "r+") as f:
-        f.visititems(lambda name, obj: obj.attrs.__delitem__("name") if "name" in obj.attrs else None)
+        f.visititems(lambda name, obj: (obj.attrs.__delitem__("name") if "name" in obj.attrs
+                                        else None))
     _check_hub(convert.from_keras_hub(folder), keras_hub_bert)
 
 

@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 import keras_fnet
-from tests.convert.convert_reference import edit_json
 from keras_fnet.convert.__main__ import main
+from tests.convert.convert_reference import edit_json
 
 transformers = pytest.importorskip("transformers")
 
@@ -79,7 +79,8 @@ def test_export_onto_an_existing_path(model_file, tmp_path, capsys, command):
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "keep.txt").write_text("mine")
-    _fails(capsys, [command, model_file, str(taken)], "exists and is not empty; pass overwrite=True")
+    _fails(capsys, [command, model_file, str(taken)],
+           "exists and is not empty; pass overwrite=True")
     assert os.listdir(taken) == ["keep.txt"]
     (tmp_path / "file").write_text("x")
     _fails(capsys, [command, model_file, str(tmp_path / "file")], "exists and is not a directory")
@@ -93,7 +94,8 @@ def test_export_onto_an_existing_path(model_file, tmp_path, capsys, command):
 
 
 def test_import_onto_an_existing_keras_file(hf_pretraining, model_file, capsys):
-    _fails(capsys, ["transformers", hf_pretraining["dir"], model_file], "exists; pass overwrite=True")
+    _fails(capsys, ["transformers", hf_pretraining["dir"], model_file],
+           "exists; pass overwrite=True")
 
 
 def test_exported_special_ids_are_the_vocabulary_s(model_file, spm_file, tmp_path):

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from tests.convert.convert_reference import TOLERANCE, max_abs, to_numpy
 from keras_fnet import convert
 from keras_fnet.convert.__main__ import main
 from keras_fnet.convert.common import ConversionError
+from tests.convert.convert_reference import TOLERANCE, max_abs, to_numpy
 
 serialization = pytest.importorskip("flax.serialization")
 pytest.importorskip("torch")
@@ -82,7 +82,8 @@ def tree(hf_pretraining):
 
 
 def _pretrainer_outputs(model, inputs):
-    positions = np.tile(np.arange(inputs["token_ids"].shape[1], dtype="int32"), (len(inputs["token_ids"]), 1))
+    batch, length = inputs["token_ids"].shape[:2]
+    positions = np.tile(np.arange(length, dtype="int32"), (batch, 1))
     return to_numpy(model({**inputs, "mask_positions": positions}))
 
 
@@ -144,7 +145,8 @@ def test_embedding_dim_from_shapes(tree, tmp_path):
     embedder["hidden_mapping_in"]["kernel"] = rng.standard_normal((20, 30)).astype("float32")
     params["predictions_dense"]["kernel"] = rng.standard_normal((30, 20)).astype("float32")
     params["predictions_dense"]["bias"] = np.zeros(20, "float32")
-    params["predictions_layer_norm"] = {"scale": np.ones(20, "float32"), "bias": np.zeros(20, "float32")}
+    params["predictions_layer_norm"] = {"scale": np.ones(20, "float32"),
+                                        "bias": np.zeros(20, "float32")}
     model = convert.from_flax(write_checkpoint(tmp_path / "ckpt", params))
     assert model.encoder.config.embedding_dim == 20 and model.encoder.config.hidden_dim == 30
     with pytest.raises(ConversionError, match="embedding_dim=20 differs from hidden_dim=30"):
@@ -170,13 +172,15 @@ def test_errors(tree, tmp_path):
 
     missing = copy.deepcopy(tree)
     del missing["encoder"]["feed_forward_1"]["output"]["bias"]
-    with pytest.raises(ConversionError, match="missing tensor 'encoder/feed_forward_1/output/bias'"):
+    with pytest.raises(ConversionError,
+                       match="missing tensor 'encoder/feed_forward_1/output/bias'"):
         convert.from_flax(write_checkpoint(tmp_path / "c", missing))
 
     wrong = copy.deepcopy(tree)
     wrong["encoder"]["feed_forward_2"]["intermediate"]["kernel"] = np.ones((30, 50), "float32")
-    with pytest.raises(ConversionError, match=r"'encoder/feed_forward_2/intermediate/kernel' has shape "
-                       r"\(30, 50\), but the model needs \(30, 46\)"):
+    with pytest.raises(ConversionError,
+                       match=r"'encoder/feed_forward_2/intermediate/kernel' has shape "
+                             r"\(30, 50\), but the model needs \(30, 46\)"):
         convert.from_flax(write_checkpoint(tmp_path / "d", wrong))
 
 

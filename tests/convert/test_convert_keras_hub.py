@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from tests.convert.convert_reference import TOLERANCE, edit_json, max_abs, to_numpy
 from keras_fnet import convert
 from keras_fnet.convert.__main__ import main
 from keras_fnet.convert.common import ConversionError
+from tests.convert.convert_reference import TOLERANCE, edit_json, max_abs, to_numpy
 
 keras_hub = pytest.importorskip("keras_hub")
 
@@ -64,7 +64,8 @@ def test_export_round_trip(keras_hub_preset, encoder, tmp_path):
 
 
 def test_pretrainer_exports_its_encoder(keras_hub_preset, tmp_path):
-    pretrainer = keras_fnet.build_pretrainer(convert.from_keras_hub(keras_hub_preset["dir"]), compile=False)
+    pretrainer = keras_fnet.build_pretrainer(convert.from_keras_hub(keras_hub_preset["dir"]),
+                                             compile=False)
     out = convert.to_keras_hub(pretrainer, str(tmp_path / "preset"))
     assert keras_hub.models.FNetBackbone.from_preset(out).num_layers == 3
 
@@ -76,7 +77,8 @@ def test_weights_file_without_layer_names(keras_hub_preset, encoder, tmp_path):
     folder = str(tmp_path / "old")
     shutil.copytree(keras_hub_preset["dir"], folder)
     with h5py.File(os.path.join(folder, "model.weights.h5"), "r+") as f:
-        f.visititems(lambda name, obj: obj.attrs.__delitem__("name") if "name" in obj.attrs else None)
+        f.visititems(lambda name, obj: (obj.attrs.__delitem__("name") if "name" in obj.attrs
+                                        else None))
     old = convert.from_keras_hub(folder)
     inputs = keras_hub_preset["inputs"]
     np.testing.assert_array_equal(
@@ -103,7 +105,8 @@ def test_shape_mismatch_names_tensor_and_shapes(keras_hub_preset, tmp_path):
     with h5py.File(os.path.join(folder, "model.weights.h5"), "r+") as f:
         del f["layers/position_embedding/vars/0"]
         f["layers/position_embedding/vars"].create_dataset("0", data=np.zeros((41, 30), "float32"))
-    with pytest.raises(ConversionError, match=r"'position_embedding/0' has shape \(41, 30\).*\(40, 30\)"):
+    with pytest.raises(ConversionError,
+                       match=r"'position_embedding/0' has shape \(41, 30\).*\(40, 30\)"):
         convert.from_keras_hub(folder)
 
 

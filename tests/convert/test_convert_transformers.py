@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 import keras_fnet
+from keras_fnet import convert
+from keras_fnet.convert.__main__ import main
+from keras_fnet.convert.common import ConversionError
 from tests.convert.convert_reference import (
     SIZES,
     TOLERANCE,
@@ -21,9 +24,6 @@ from tests.convert.convert_reference import (
     randomize_torch,
     to_numpy,
 )
-from keras_fnet import convert
-from keras_fnet.convert.__main__ import main
-from keras_fnet.convert.common import ConversionError
 
 transformers = pytest.importorskip("transformers")
 torch = pytest.importorskip("torch")
@@ -102,7 +102,8 @@ def test_command_line_writes_keras_file_and_tokenizer(hf_pretraining, pretrainer
     np.testing.assert_array_equal(
         _pretrainer_outputs(loaded, inputs)["mlm"], _pretrainer_outputs(pretrainer, inputs)["mlm"]
     )
-    assert main(["transformers", hf_pretraining["dir"], str(tmp_path / "e.keras"), "--encoder-only"]) == 0
+    argv = ["transformers", hf_pretraining["dir"], str(tmp_path / "e.keras"), "--encoder-only"]
+    assert main(argv) == 0
     assert isinstance(keras.saving.load_model(str(tmp_path / "e.keras")), keras_fnet.Encoder)
 
 
@@ -179,7 +180,8 @@ def _copy_checkpoint(hf_pretraining, tmp_path, drop=None, replace=None, config=N
 
 def test_missing_tensor_is_named(hf_pretraining, tmp_path):
     src = _copy_checkpoint(hf_pretraining, tmp_path, drop="fnet.encoder.layer.1.output.dense.bias")
-    with pytest.raises(ConversionError, match=r"missing tensor 'fnet.encoder.layer.1.output.dense.bias'"):
+    with pytest.raises(ConversionError,
+                       match=r"missing tensor 'fnet.encoder.layer.1.output.dense.bias'"):
         convert.from_transformers(src)
 
 

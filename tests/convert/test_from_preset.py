@@ -10,9 +10,16 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from tests.convert.convert_reference import TOLERANCE, hf_config, hf_outputs, max_abs, randomize_torch, to_numpy
 from keras_fnet import convert, presets
 from keras_fnet.convert.common import model_weights
+from tests.convert.convert_reference import (
+    TOLERANCE,
+    hf_config,
+    hf_outputs,
+    max_abs,
+    randomize_torch,
+    to_numpy,
+)
 
 
 def _same_weights(a, b):

@@ -17,8 +17,9 @@ import keras_fnet
 from keras_fnet import hub, presets
 from tests.convert.convert_reference import SIZES, TOLERANCE, max_abs, to_numpy
 
-huggingface_hub = pytest.importorskip("huggingface_hub")
+pytest.importorskip("huggingface_hub")
 import huggingface_hub.constants  # noqa: E402  (a lazy attribute of the package)
+
 pytest.importorskip("kagglehub")
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -110,7 +110,8 @@ def test_longest_tree_is_reached_and_never_exceeded():
 def test_impossible_or_too_rare_settings_fail_fast():
     import random
 
-    with pytest.raises(ValueError, match=r"min_length 500 is longer than any tree .* \(at most 12\)"):
+    with pytest.raises(ValueError,
+                       match=r"min_length 500 is longer than any tree .* \(at most 12\)"):
         listops.generate(1, 500, 2000, max_depth=1)
     with pytest.raises(RuntimeError, match="No ListOps tree of length 22..22 in 50 draws"):
         listops.generate_example(random.Random(0), 22, 22, max_depth=4, max_args=2, max_draws=50)

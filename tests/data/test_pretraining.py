@@ -97,7 +97,7 @@ def test_nsp_examples_structure_and_swap_rate():
     stats = {}
     swapped = 0
     total = 0
-    for doc in range(400):
+    for _ in range(400):
         lines = [np.arange(10, 10 + rng.integers(1, 12)) + 100 * i
                  for i in range(rng.integers(2, 8))]
         ids, seg, nsp = pretraining.build_nsp_examples(

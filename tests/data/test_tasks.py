@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_fnet.data import load_task
-from keras_fnet.data import task_info
+from keras_fnet.data import load_task, task_info
 
 ALL = ["pretrain", "listops", "lra_text", "lra_image", "pathfinder",
        "retrieval", "glue/stsb"]

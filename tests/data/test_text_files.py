@@ -63,7 +63,8 @@ def test_files_load(tmp_path, extension, labels, pair):
         assert x["segment_ids"].numpy()[i].sum() == (len(want) - len(a) - 2 if pair else 0)
     # The exported preprocessor gives the same features on raw strings.
     texts = data.texts("validation")
-    same = data.preprocessor(24)(tuple(tf.constant(t) for t in texts) if pair else tf.constant(texts))
+    raw = tuple(tf.constant(t) for t in texts) if pair else tf.constant(texts)
+    same = data.preprocessor(24)(raw)
     np.testing.assert_array_equal(np.asarray(same["token_ids"]), x["token_ids"].numpy())
     batches = list(data.load("train", batch_size=16, max_length=24, shuffle=True))
     assert sum(len(b[1]) for b in batches) == 40
@@ -71,7 +72,8 @@ def test_files_load(tmp_path, extension, labels, pair):
 
 def test_given_vocabulary_is_used(tmp_path):
     train = _write(tmp_path / "train.csv", _rows(30, ["a", "b"]))
-    first = TextClassificationData.from_files(str(train), vocab_size=300, work_dir=str(tmp_path / "w"))
+    first = TextClassificationData.from_files(str(train), vocab_size=300,
+                                              work_dir=str(tmp_path / "w"))
     second = TextClassificationData.from_files(str(train), vocabulary=first.vocabulary_path,
                                                work_dir=str(tmp_path / "other"))
     assert second.vocabulary_path == first.vocabulary_path
@@ -100,6 +102,7 @@ def test_bad_training_files(tmp_path, name, content, message):
 def test_label_only_in_validation(tmp_path):
     train = _write(tmp_path / "train.csv", _rows(10, ["pos", "neg"]))
     dev = _write(tmp_path / "dev.csv", _rows(4, ["pos", "surprise"]))
-    with pytest.raises(DataFileError, match=r"dev\.csv: label\(s\) 'surprise' do not occur in "
-                                            r"the training file .*train\.csv \(classes: neg, pos\)"):
+    with pytest.raises(DataFileError,
+                       match=r"dev\.csv: label\(s\) 'surprise' do not occur in the training "
+                             r"file .*train\.csv \(classes: neg, pos\)"):
         TextClassificationData.from_files(str(train), str(dev), work_dir=str(tmp_path / "w"))

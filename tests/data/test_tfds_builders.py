@@ -3,8 +3,7 @@
 import numpy as np
 import tensorflow_datasets as tfds
 
-from keras_fnet.data import listops
-from keras_fnet.data import tfds_builders
+from keras_fnet.data import listops, tfds_builders
 
 
 def test_listops_builder(tmp_path):

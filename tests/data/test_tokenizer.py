@@ -98,7 +98,6 @@ def test_one_text_one_sequence_eager_and_tf_data():
     sentencepiece package, tf.data through tensorflow-text, and the two break
     ties between equal-score segmentations differently)."""
     import tensorflow_text as tf_text
-
     from sentencepiece import sentencepiece_model_pb2
 
     lines = _varied_lines()

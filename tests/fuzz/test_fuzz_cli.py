@@ -6,7 +6,8 @@ import dataclasses
 import math
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fuzz.fuzzing import fuzz
 from training import spec as spec_lib

@@ -3,7 +3,8 @@ empty, None, bytes, very long, non-BMP or not texts at all, and labels of any ty
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fuzz.fuzzing import assert_names, fuzz
 

@@ -7,7 +7,8 @@ import json
 import os
 import tempfile
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from keras_fnet.data.text_files import DataFileError, TextClassificationData, read_table
 from tests.fuzz.fuzzing import assert_names, fuzz

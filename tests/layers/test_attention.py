@@ -142,7 +142,8 @@ def test_auto_implementation_follows_the_measured_table():
     layer = AttentionMixing(num_heads=2)
     for length in (1, 512, 4096, 8192):
         assert layer.resolved_implementation(length) == ("explicit" if length <= limit else "fused")
-    assert AttentionMixing(num_heads=2, implementation="fused").resolved_implementation(8) == "fused"
+    fused = AttentionMixing(num_heads=2, implementation="fused")
+    assert fused.resolved_implementation(8) == "fused"
     with pytest.raises(ValueError, match="`implementation` must be one of .* got 'flash'"):
         AttentionMixing(num_heads=2, implementation="flash")
 

@@ -108,7 +108,8 @@ def test_masked_lm_head_contract():
     positions = np.array([[0, 3, 6], [1, 1, 2]], "int32")
     out = head(x, positions)
     assert tuple(out.shape) == (2, 3, 20)
-    spec = head.compute_output_spec(keras.KerasTensor(x.shape), keras.KerasTensor(positions.shape, "int32"))
+    spec = head.compute_output_spec(keras.KerasTensor(x.shape),
+                                    keras.KerasTensor(positions.shape, "int32"))
     assert tuple(spec.shape) == (2, 3, 20)
     config = head.get_config()
     assert config["kernel_initializer"]["class_name"] == "GlorotUniform"

@@ -5,8 +5,8 @@ import os
 import keras
 import pytest
 
-from training import strategies, train
 from tests.training.training_helpers import cli_error, tiny_args
+from training import strategies, train
 
 BACKEND = keras.backend.backend()
 

@@ -16,7 +16,14 @@ import keras
 import numpy as np
 import pytest
 
-from tests.training.training_helpers import REPO, read_metrics, subprocess_env, tail, tiny_args, run_python
+from tests.training.training_helpers import (
+    REPO,
+    read_metrics,
+    run_python,
+    subprocess_env,
+    tail,
+    tiny_args,
+)
 
 BACKEND = keras.backend.backend()
 
@@ -29,9 +36,9 @@ from training import train
 from tests.training.training_helpers import tiny_args
 out = {{}}
 for strategy in ("default", {strategy!r}):
-    argv = tiny_args({tmp!r} + "/" + strategy, "--steps", "3", "--dropout", "0", "--batch-size", "64",
-                     "--num-cpu-devices", "2", "--strategy", strategy, "--eval-steps", "2",
-                     "--model", "bert_tiny")
+    argv = tiny_args({tmp!r} + "/" + strategy, "--steps", "3", "--dropout", "0",
+                     "--batch-size", "64", "--num-cpu-devices", "2", "--strategy", strategy,
+                     "--eval-steps", "2", "--model", "bert_tiny")
     results = train.main(argv)
     import keras
     model = keras.saving.load_model({tmp!r} + "/" + strategy + "/model.keras")
@@ -45,7 +52,7 @@ def _compare(tmp_path, strategy):
     code = _COMPARE.format(strategy=strategy, tmp=str(tmp_path))
     result = run_python(code)
     assert result.returncode == 0, tail(result)
-    line = [l for l in result.stdout.splitlines() if l.startswith("RESULTS")][-1]
+    line = [row for row in result.stdout.splitlines() if row.startswith("RESULTS")][-1]
     runs = json.loads(line[len("RESULTS"):])
     single, distributed = runs["default"], runs[strategy]
     assert single["num_replicas"] == 1 and distributed["num_replicas"] == 2

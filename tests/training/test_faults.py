@@ -19,11 +19,17 @@ import numpy as np
 import pytest
 
 from tests.conftest import runs_once
+from tests.training.training_helpers import (
+    REPO,
+    cli_error,
+    read_metrics,
+    subprocess_env,
+    tail,
+    tiny_args,
+    tiny_spec,
+)
 from training import run as run_lib
 from training import train
-from tests.training.training_helpers import REPO, cli_error, read_metrics, subprocess_env, tail, tiny_args, \
-    tiny_spec
-
 
 # A child process that trains `spec` and dies by SIGKILL: after optimizer step `step`,
 # or half-way through writing its `nth` file called `name` (before the rename).
@@ -116,9 +122,9 @@ def test_kill_during_the_final_save(tmp_path):
     assert _temporaries(tmp_path) == []
     assert results["history"]["step"] == [1, 2]
     # The file loads in a fresh process with the library alone (no training code).
-    code = ("import keras, keras_fnet; m = keras.saving.load_model(%r); "
-            "print(type(m).__name__, hasattr(m, 'optimizer') and m.optimizer)"
-            % str(tmp_path / "model.keras"))
+    model_path = str(tmp_path / "model.keras")
+    code = (f"import keras, keras_fnet; m = keras.saving.load_model({model_path!r}); "
+            "print(type(m).__name__, hasattr(m, 'optimizer') and m.optimizer)")
     result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
                             env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.split() == ["Classifier", "False"], \

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from training import train
 from tests.training.training_helpers import ARCH, cli_error, subprocess_env, tail
+from training import train
 
 RUN = ["--batch-size", "8", "--steps", "2", "--eval-every", "0", "--checkpoint-every", "0",
        "--verbose", "0"]
@@ -39,9 +39,10 @@ def test_text_classification_from_csv_predicts_on_strings(tmp_path):
                                  "--output-dir", tmp_path / "run"])
     assert results["eval_split"] == "validation" and results["num_eval_examples"] == 16
     assert (tmp_path / "run" / "vocabulary.spm").exists()
-    code = ("import keras, keras_fnet; m = keras.saving.load_model(%r); "
+    model_path = str(tmp_path / "run" / "model.keras")
+    code = (f"import keras, keras_fnet; m = keras.saving.load_model({model_path!r}); "
             "print(sorted(set(m.predict_labels(['a great movie', 'dull and boring'], "
-            "verbose=0)) - {'pos', 'neg'}))" % str(tmp_path / "run" / "model.keras"))
+            "verbose=0)) - {'pos', 'neg'}))")
     result = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path),
                             env=subprocess_env(), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0 and result.stdout.strip().endswith("[]"), tail(result)
@@ -105,14 +106,16 @@ def test_pretrain_on_own_corpus(tmp_path, capsys):
     _write_csv(tmp_path / "train.csv", 16, 0)
     tuned = train.main(RUN + ["--max-length", "32", "--task", "text_classification",
                               "--train-file", tmp_path / "train.csv", "--validation-file",
-                              tmp_path / "train.csv", "--init-from", tmp_path / "run" / "model.keras",
+                              tmp_path / "train.csv",
+                              "--init-from", tmp_path / "run" / "model.keras",
                               "--output-dir", tmp_path / "tuned"])
     assert not (tmp_path / "tuned" / "vocabulary.spm").exists()
     assert tuned["config"]["vocabulary_size"] == results["config"]["vocabulary_size"]
     (tmp_path / "run" / "vocabulary.spm").rename(tmp_path / "elsewhere.spm")
     message = cli_error(RUN + ["--max-length", "32", "--task", "text_classification",
                                "--train-file", tmp_path / "train.csv", "--validation-file",
-                               tmp_path / "train.csv", "--init-from", tmp_path / "run" / "model.keras",
+                               tmp_path / "train.csv",
+                               "--init-from", tmp_path / "run" / "model.keras",
                                "--output-dir", tmp_path / "tuned2"], capsys)
     assert "no vocabulary comes with it" in message and "--vocabulary" in message
 

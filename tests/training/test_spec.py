@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from training import spec as spec_lib, train
+from training import spec as spec_lib
+from training import train
 from training.spec import RunSpec, SpecError
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import keras_fnet
-from training import train
 from tests.training.training_helpers import cli_error, read_metrics, tiny_args
+from training import train
 
 BACKEND = keras.backend.backend()
 

@@ -29,7 +29,8 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import Any, Callable, Optional, Tuple, Union
+from collections.abc import Callable
+from typing import Any
 
 from keras_fnet import fileio
 
@@ -87,32 +88,32 @@ class TaskOptions:
     TypeError: Unknown task options: colour. Valid options: data_dir, mock, ...
     """
 
-    data_dir: Optional[str] = None
+    data_dir: str | None = None
     mock: bool = False
     mock_examples: int = 64
     seed: int = 0
-    work_dir: Optional[str] = None
+    work_dir: str | None = None
     vocabulary: Any = None
     tokenizer: Any = None
     download: bool = False
-    max_predictions: Optional[int] = None
-    stats: Optional[dict] = None
-    num_examples: Union[int, dict, None] = None
-    min_length: Optional[int] = None
-    generation_max_length: Optional[int] = None
+    max_predictions: int | None = None
+    stats: dict | None = None
+    num_examples: int | dict | None = None
+    min_length: int | None = None
+    generation_max_length: int | None = None
     keep_parentheses: bool = False
-    difficulty: Optional[str] = None
+    difficulty: str | None = None
     add_cls: bool = True
-    manual_dir: Optional[str] = None
-    train_file: Optional[str] = None
-    validation_file: Optional[str] = None
-    test_file: Optional[str] = None
+    manual_dir: str | None = None
+    train_file: str | None = None
+    validation_file: str | None = None
+    test_file: str | None = None
     text_column: str = "text"
-    text_pair_column: Optional[str] = None
+    text_pair_column: str | None = None
     label_column: str = "label"
-    corpus: Optional[Tuple[str, ...]] = None
-    corpus_validation: Optional[Tuple[str, ...]] = None
-    vocab_size: Optional[int] = None
+    corpus: tuple[str, ...] | None = None
+    corpus_validation: tuple[str, ...] | None = None
+    vocab_size: int | None = None
 
     @classmethod
     def names(cls):
@@ -169,12 +170,12 @@ class PreparedTask:
     """
 
     info: Any
-    vocabulary: Optional[str]
+    vocabulary: str | None
     load: Callable[..., Any]
-    eval_splits: Tuple[str, ...] = ("test",)
+    eval_splits: tuple[str, ...] = ("test",)
     validation_split: str = "validation"
-    preprocessor: Optional[Callable[[int], Any]] = None
-    model_overrides: Optional[dict] = None
+    preprocessor: Callable[[int], Any] | None = None
+    model_overrides: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,17 +211,17 @@ class Task:
 
     name: str
     describe: Callable[[TaskOptions], Any]
-    loader: Optional[Callable[..., Any]] = None
+    loader: Callable[..., Any] | None = None
     kind: str = "classification"
-    eval_splits: Tuple[str, ...] = ("test",)
+    eval_splits: tuple[str, ...] = ("test",)
     validation_split: str = "validation"
-    max_length: Optional[int] = None
+    max_length: int | None = None
     min_length: int = 4
     learning_rate: float = 1e-3
-    train_examples: Optional[int] = None
+    train_examples: int | None = None
     data_help: str = ""
-    options: Tuple[str, ...] = ()
-    prepare_fn: Optional[Callable[..., PreparedTask]] = None
+    options: tuple[str, ...] = ()
+    prepare_fn: Callable[..., PreparedTask] | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -13,8 +13,13 @@ ValueError: train_file (--train-file) is required.
 """
 
 from keras_fnet.data import base
-from keras_fnet.data.tasks.base import PreparedTask, Task, own_vocabulary, register
-from keras_fnet.data.tasks.base import require_work_dir
+from keras_fnet.data.tasks.base import (
+    PreparedTask,
+    Task,
+    own_vocabulary,
+    register,
+    require_work_dir,
+)
 
 _FILE_OPTIONS = ("train_file", "validation_file", "test_file", "text_column",
                  "text_pair_column", "label_column", "vocabulary", "vocab_size")

@@ -13,9 +13,13 @@ Example:
 """
 
 from keras_fnet.data import base
-from keras_fnet.data.tasks.base import PreparedTask, Task, own_vocabulary, register
-from keras_fnet.data.tasks.base import require_work_dir
-
+from keras_fnet.data.tasks.base import (
+    PreparedTask,
+    Task,
+    own_vocabulary,
+    register,
+    require_work_dir,
+)
 
 _TEXT_OPTIONS = ("vocabulary", "tokenizer", "download")  # As GLUE's (`tfds.TEXT_OPTIONS`).
 _C4_OPTIONS = _TEXT_OPTIONS + ("max_predictions", "stats")
