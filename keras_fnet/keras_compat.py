@@ -84,11 +84,16 @@ def _library_requirements():
 def _keras_hub_requirements():
     """(description, check) of each private keras-hub API (none when keras-hub is absent)."""
     try:
+        import keras_hub
         from keras_hub.src.utils import tensor_utils
     except ImportError:
         return []
+    tokenizer = keras_hub.tokenizers.SentencePieceTokenizer
     return [("keras_hub.src.utils.tensor_utils.preprocessing_function(fn)",
-             lambda: callable(tensor_utils.preprocessing_function))]
+             lambda: callable(tensor_utils.preprocessing_function)),
+            # keras_fnet.preprocessing.tokenizer overrides it (keras-hub >= 0.32).
+            ("keras_hub.tokenizers.SentencePieceTokenizer._set_proto_tf(proto)",
+             lambda: _params(tokenizer._set_proto_tf)[1:] == ["proto"])]
 
 
 def _trainer_requirements():
