@@ -425,6 +425,37 @@ def pick_rates(rows, families, size, seed, steps):
     return {f: r["learning_rate"] for f, r in best.items()}
 
 
+RATES_FILE = "pretraining_rates.json"
+
+
+def saved_rates(args):
+    """The rates saved when the sweep finished (`save_rates`), or None where none were saved
+    for this size, seed and budget."""
+    path = os.path.join(args.results_dir, RATES_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        saved = json.load(f)
+    if (saved["size"], saved["seed"], saved["steps"]) != (args.size, args.seeds[0], args.steps):
+        return None
+    return saved["rates"]
+
+
+def save_rates(args, rates):
+    """Keep the rates picked when the sweep finished: a later rerun of a sweep run (its
+    fine-tuning retrains it, with run-to-run noise of ~0.001 MLM on torch) cannot flip a pick
+    made by a smaller margin, and the seeds after it stay at the rate the first seed used."""
+    _write_json(os.path.join(args.results_dir, RATES_FILE),
+                {"size": args.size, "seed": args.seeds[0], "steps": args.steps,
+                 "rule": "best held-out validation MLM accuracy of the sweep", "rates": rates})
+
+
+def study_rates(args, rows):
+    """The picked rates: the saved ones, else picked from `rows`."""
+    return saved_rates(args) or pick_rates(list(rows), set(args.families), args.size,
+                                           args.seeds[0], args.steps)
+
+
 def extensions(rows, families, rates, args):
     """The rates to add to the sweep: past each family's best rate at an end of its range."""
     ratio = rates[-1] / rates[-2] if len(rates) > 1 else 3.0
@@ -485,8 +516,7 @@ class Study:
         rows = sorted(self.rows.values(), key=lambda r: (
             {"sweep": 0, "seeds": 1, "reference": 2, "extra": 3, "frontier": 4}.get(
                 r["phase"], 5), r["family"], r["size"], r["learning_rate"], r["seed"]))
-        rates = pick_rates(rows, set(self.args.families), self.args.size, self.args.seeds[0],
-                           self.args.steps)
+        rates = study_rates(self.args, rows)
         for r in rows:
             r["selected"] = int(r["family"] in rates and r["size"] == self.args.size
                                 and math.isclose(r["learning_rate"], rates[r["family"]]))
@@ -543,7 +573,7 @@ def study_plan(args, rows=()):
     """The runs known now: the sweep, and after it (at the rates the rows pick, or at the
     middle sweep rate where the sweep has not finished) the other phases."""
     rates = {f: list(args.learning_rates) for f in args.families}
-    picked = pick_rates(list(rows), set(args.families), args.size, args.seeds[0], args.steps)
+    picked = study_rates(args, rows)
     middle = args.learning_rates[len(args.learning_rates) // 2]
     return sweep_runs(args, rates) + later_runs(
         args, {f: picked.get(f, middle) for f in args.families})
@@ -644,6 +674,19 @@ def main(argv=None):
           f"{len(study_plan(args))} runs planned on {args.backend}", flush=True)
     start = time.time()
     rates = {f: list(args.learning_rates) for f in args.families}
+    picked = saved_rates(args)
+    if picked is None:
+        picked = sweep(study, rates)
+        save_rates(args, picked)
+    print(f"rates picked on validation MLM: {picked}", flush=True)
+    run_all(study, later_runs(args, picked))
+    study.write()
+    print(f"wrote {stem}.csv/.md in {time.time() - start:.0f}s")
+
+
+def sweep(study, rates):
+    """Run the sweep (extended past a best rate at an end) and pick each family's rate."""
+    args = study.args
     run_all(study, sweep_runs(args, rates))
     for _ in range(args.max_extensions):
         more = extensions(list(study.rows.values()), set(args.families), args.learning_rates,
@@ -653,12 +696,8 @@ def main(argv=None):
         for f, rate in more:
             rates[f].append(rate)
         run_all(study, [(f, args.size, args.seeds[0], rate, "sweep") for f, rate in more])
-    picked = pick_rates(list(study.rows.values()), set(args.families), args.size,
-                        args.seeds[0], args.steps)
-    print(f"rates picked on validation MLM: {picked}", flush=True)
-    run_all(study, later_runs(args, picked))
-    study.write()
-    print(f"wrote {stem}.csv/.md in {time.time() - start:.0f}s")
+    return pick_rates(list(study.rows.values()), set(args.families), args.size, args.seeds[0],
+                      args.steps)
 
 
 if __name__ == "__main__":

@@ -209,15 +209,47 @@ def claim_ff_only(grouped, boot, column):
             "reproduced" if all(v == "reproduced" for v in verdicts) else "inconclusive"), text
 
 
-def claim_frontier(grouped, boot, column):
+def suite_speed(path, backend):
+    """Training steps/s by family from the speed suite's `speed.csv` at `path` (its `lengths`
+    cells at the paper's length 512, `backend`; 2 layers x 128, batch 16):
+    `{family: (median, slowest, fastest)}`, or {} without it. The suite times the families
+    interleaved on an otherwise idle machine; the study's own steps/s (length 64) come from
+    runs that shared the machine with another run, whichever it was."""
+    if not path or not os.path.exists(path):
+        return {}
+    import csv
+
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["suite"] == "lengths" and r["mode"] == "train"
+                and r["backend"] == backend and r["source"] == "keras_fnet"
+                and r["status"] == "ok" and r["length"] == "512"]
+    return {r["model"]: (1000 / float(r["median_ms"]), 1000 / float(r["max_ms"]),
+                         1000 / float(r["min_ms"])) for r in rows}
+
+
+def claim_frontier(grouped, boot, column, speeds=None):
     """FNet or Linear on the speed-accuracy frontier (no family both faster and better) and
-    faster than BERT, at the main size (train steps/s over seeds)."""
+    faster than BERT (at its slowest against BERT at its fastest), at the main size. Speed:
+    the speed suite's (`speeds`, see `suite_speed`) where it has every family, else the
+    study's train steps/s over seeds."""
     families = [f for f in boot.vectors if f not in REFERENCES]
     if not all(f in families for f in ("bert", "fnet")):
         return None
-    speed = {f: _mean([r["steps_per_second"] for r in grouped[f]]) for f in families}
-    slow = {f: min(r["steps_per_second"] for r in grouped[f]) for f in families}
-    fast = {f: max(r["steps_per_second"] for r in grouped[f]) for f in families}
+    if speeds and all(f in speeds for f in ("bert", "fnet")):
+        families = [f for f in families if f in speeds]
+        speed = {f: speeds[f][0] for f in families}
+        slow = {f: speeds[f][1] for f in families}
+        fast = {f: speeds[f][2] for f in families}
+        each = "every round"
+        source = ("training steps/s at length 512 from the speed suite (speed.csv; the "
+                  "study's own at length 64, two runs at a time: " + ", ".join(
+                      f"{f} {_mean([r['steps_per_second'] for r in grouped[f]]):.2f}"
+                      for f in families) + ")")
+    else:
+        speed = {f: _mean([r["steps_per_second"] for r in grouped[f]]) for f in families}
+        slow = {f: min(r["steps_per_second"] for r in grouped[f]) for f in families}
+        fast = {f: max(r["steps_per_second"] for r in grouped[f]) for f in families}
+        each, source = "every seed", "the study's training steps/s"
     accuracy = {f: boot.point(f) for f in families}
     frontier = [f for f in families if not any(
         speed[g] >= speed[f] and accuracy[g] >= accuracy[f]
@@ -225,10 +257,10 @@ def claim_frontier(grouped, boot, column):
     candidates = [f for f in ("fnet", "linear") if f in families]
     faster = [f for f in candidates if slow[f] > fast["bert"]]
     on = [f for f in faster if f in frontier]
-    text = (f"frontier {sorted(frontier, key=lambda f: -speed[f])}; steps/s " +
+    text = (f"frontier {sorted(frontier, key=lambda f: -speed[f])}; {source}: " +
             ", ".join(f"{f} {speed[f]:.2f}" for f in sorted(speed, key=lambda f: -speed[f])))
     if on:
-        return "reproduced", text + f"; {', '.join(on)} faster than bert (every seed) and on it"
+        return "reproduced", text + f"; {', '.join(on)} faster than bert ({each}) and on it"
     if not faster:
         return "not reproduced", text + "; neither fnet nor linear faster than bert"
     return "not reproduced", text + "; faster than bert but off the frontier"
@@ -254,15 +286,31 @@ CLAIMS = (
 )
 
 
-def verdict(grouped, boots):
-    """`[(claim, {task: (verdict, evidence)}, overall)]`."""
+def above_chance(boot, chance):
+    """The families whose 95% interval lies above `chance` (all of them when it is None)."""
+    return [f for f in boot.vectors if chance is None
+            or boot.interval(lambda x: x, f)[1] > chance]
+
+
+def verdict(grouped, boots, chances=None, speeds=None):
+    """`[(claim, {task: (verdict, evidence)}, overall)]`. A task on which fewer than two
+    of the zoo's families are above `chances[task]` cannot tell the families apart: its
+    verdicts are "inconclusive"."""
     out = []
     for claim, fn in CLAIMS:
         per_task = {}
         for task, boot in boots.items():
-            got = fn(grouped, boot, TASK_COLUMNS[task]) if boot.vectors else None
+            kwargs = {"speeds": speeds} if fn is claim_frontier else {}
+            got = fn(grouped, boot, TASK_COLUMNS[task], **kwargs) if boot.vectors else None
+            chance = (chances or {}).get(task)
+            zoo = [f for f in above_chance(boot, chance) if f not in REFERENCES]
+            if got and len(zoo) < 2:
+                got = ("inconclusive", f"{got[1]}; on this task at most one family is above "
+                       f"chance ({chance:.2f}): it cannot tell the families apart")
             per_task[task] = got or ("not yet measured", "its runs are missing")
-        verdicts = {v for v, _ in per_task.values()} - {"not yet measured"}
+        informative = {t: ve for t, ve in per_task.items()
+                       if "cannot tell the families apart" not in ve[1]}
+        verdicts = {v for v, _ in (informative or per_task).values()} - {"not yet measured"}
         overall = ("not yet measured" if not verdicts else verdicts.pop()
                    if len(verdicts) == 1 else "inconclusive (the tasks disagree)")
         out.append((claim, per_task, overall))
@@ -318,9 +366,34 @@ def sweep_lines(rows, size):
     return lines
 
 
-def summary(args, manifest, rows, predictions, sizes, plots=()):
+def chances(manifest):
+    """Each task's chance accuracy: both are balanced (parts: the same paragraphs per part;
+    pairs: half own second halves). None where unknown."""
+    classes = (manifest or {}).get("downstream_classes")
+    return {"parts": 1 / len(classes) if classes else None, "pairs": 0.5}
+
+
+def chance_lines(boots, chance):
+    lines = ["", "## Which tasks tell the families apart (95% interval above chance)", ""]
+    for task, boot in boots.items():
+        if not boot.vectors:
+            continue
+        level = chance.get(task)
+        if level is None:
+            continue
+        above = [f for f in above_chance(boot, level) if f not in REFERENCES]
+        at = sorted(f for f in boot.vectors if f not in above and f not in REFERENCES)
+        lines.append(f"- `{task}` (chance {level:.2f}): above chance "
+                     f"{', '.join(sorted(above)) or 'none'}; at chance {', '.join(at) or 'none'}"
+                     + ("; this task cannot tell the families apart at this budget."
+                        if len(above) < 2 else "."))
+    return lines
+
+
+def summary(args, manifest, rows, predictions, sizes, plots=(), speeds=None):
     grouped = main_rows(rows, args.size)
     boots = {t: Bootstrap(grouped, predictions, t, args.bootstrap) for t in TASK_COLUMNS}
+    chance = chances(manifest)
     dims = sizes[args.size]
     steps = " / ".join(str(n) for n in sorted({r["steps"] for r in rows})) or args.steps
     lines = ["# Pretraining study", ""]
@@ -393,10 +466,11 @@ def summary(args, manifest, rows, predictions, sizes, plots=()):
             else:
                 cells.append("-")
         lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    lines += chance_lines(boots, chance)
     lines += ["", "## Verdict on the paper's claims (computed from the rows above)", "",
               "| claim | verdict | " + " | ".join(f"{t} evidence" for t in TASK_COLUMNS) + " |",
               "|---|---|" + "---|" * len(TASK_COLUMNS)]
-    for claim, per_task, overall in verdict(grouped, boots):
+    for claim, per_task, overall in verdict(grouped, boots, chance, speeds):
         lines.append(f"| {claim} | {overall} | " + " | ".join(
             f"{v}: {e}" for v, e in per_task.values()) + " |")
     for name, caption in plots:
@@ -438,7 +512,8 @@ def write(args, manifest, rows, predictions, curves, stem, sizes):
         plot_curves(args, rows, curves, stem + "_curves.png")
     plots = [(os.path.basename(stem + "_curves.png"), "validation MLM accuracy while "
               "pretraining")] if os.path.exists(stem + "_curves.png") else []
-    files = [(stem + ".md", summary(args, manifest, rows, predictions, sizes, plots))]
+    speeds = suite_speed(os.path.join(os.path.dirname(stem), "speed.csv"), args.backend)
+    files = [(stem + ".md", summary(args, manifest, rows, predictions, sizes, plots, speeds))]
     if manifest:
         files.append((stem + "_corpus.json", json.dumps(manifest, indent=1, sort_keys=True)))
     for path, text in files:

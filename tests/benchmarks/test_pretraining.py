@@ -356,3 +356,52 @@ def test_tiny_study_end_to_end_and_resumed(source, tmp_path):
     assert os.path.getmtime(csv_path) >= before
     pretraining.main(argv + ["--report-only"])
     pretraining.main(argv + ["--plan"])
+
+
+def test_report_a_task_at_chance_decides_nothing_and_speed_comes_from_the_suite(tmp_path):
+    """`pairs` at chance for every family cannot tell them apart: its verdicts are
+    inconclusive and the overall verdicts follow `parts`. The frontier's speed is the speed
+    suite's (length 512) where speed.csv has the families."""
+    args = pretraining.parse_args(["--seeds", "0", "1"])
+    rng = np.random.default_rng(0)
+    rows, predictions = [], {}
+    for family, accuracy in (("bert", 0.80), ("fnet", 0.76), ("random", 0.50),
+                             ("ff_only", 0.30)):
+        for seed in (0, 1):
+            parts = (rng.random(1000) < accuracy).astype(int)
+            pairs = (rng.random(1000) < 0.5).astype(int)
+            row = _report_row(family, seed, parts.mean(), sps=1.0)  # The study: bert as fast.
+            row["pairs_accuracy"] = pairs.mean()
+            rows.append(row)
+            predictions[pretraining.key_of(row)] = {"parts": "".join(map(str, parts)),
+                                                    "pairs": "".join(map(str, pairs))}
+    fields = ["suite", "backend", "model", "source", "mode", "length", "status", "median_ms",
+              "min_ms", "max_ms"]
+    with open(tmp_path / "speed.csv", "w") as f:
+        f.write(",".join(fields) + "\n")
+        for model, ms in (("bert", 900.0), ("fnet", 300.0), ("ff_only", 280.0)):
+            f.write(f"lengths,{args.backend},{model},keras_fnet,train,512,ok,{ms},{ms * 0.9},"
+                    f"{ms * 1.1}\n")
+        f.write(f"main,{args.backend},bert,keras_fnet,train,512,ok,1.0,1.0,1.0\n")  # Not used.
+    manifest_classes = {"downstream_classes": ["a", "b", "c", "d", "e"]}
+    speeds = pretraining_report.suite_speed(str(tmp_path / "speed.csv"), args.backend)
+    assert speeds["bert"] == pytest.approx((1000 / 900, 1000 / 990, 1000 / 810))
+    boots = {t: pretraining_report.Bootstrap(pretraining_report.main_rows(rows, "h128"),
+                                             predictions, t, args.bootstrap)
+             for t in pretraining_report.TASK_COLUMNS}
+    chances = pretraining_report.chances(manifest_classes)
+    assert chances == {"parts": 0.2, "pairs": 0.5}
+    result = {claim: (per_task, overall) for claim, per_task, overall in
+              pretraining_report.verdict(pretraining_report.main_rows(rows, "h128"), boots,
+                                         chances, speeds)}
+    structure, overall = result["Structure matters: FNet beats random mixing and no mixing "
+                                "(FF-only)"]
+    assert structure["parts"][0] == "reproduced" and overall == "reproduced"
+    assert structure["pairs"][0] == "inconclusive"
+    assert "cannot tell the families apart" in structure["pairs"][1]
+    frontier, overall = result["FNet / Linear lie on the speed-accuracy frontier, faster "
+                               "than BERT"]
+    assert overall == "reproduced" and "from the speed suite" in frontier["parts"][1]
+    lines = pretraining_report.chance_lines(boots, chances)
+    assert any("`pairs` (chance 0.50): above chance none" in line
+               and "cannot tell the families apart" in line for line in lines)
