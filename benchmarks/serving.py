@@ -290,8 +290,10 @@ def _plot(out, rows, batch):
         labels = [f"{r['model']}\n{SHORT.get(r['backend'], r['backend'])}\n"
                   f"{SHORT.get(r['runtime'], r['runtime'])}" for r in here]
         values = [float(r["sequences_per_s"]) for r in here]
-        low = [v - batch / float(r["max_ms"]) * 1e3 for v, r in zip(values, here)]
-        high = [batch / float(r["min_ms"]) * 1e3 - v for v, r in zip(values, here)]
+        # Clamped at 0: the CSV rounds the median's rate and the extremes' times apart, so
+        # a median equal to an extreme can land a hair beyond it.
+        low = [max(0.0, v - batch / float(r["max_ms"]) * 1e3) for v, r in zip(values, here)]
+        high = [max(0.0, batch / float(r["min_ms"]) * 1e3 - v) for v, r in zip(values, here)]
         palette = {"keras": "tab:gray", "onnxruntime": "tab:blue", "saved_model": "tab:orange",
                    "litert": "tab:green"}
         colors = [palette[r["runtime"]] for r in here]

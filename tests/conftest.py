@@ -65,5 +65,7 @@ runs_once = pytest.mark.skipif(
     reason=f"backend-independent and slow: runs once, in the {ONCE_BACKEND} leg of CI",
 )
 
-# The script that wrote the saved-version fixtures runs against an old checkout, not under pytest.
-collect_ignore_glob = ["fixtures/*"]
+# Not collected: the fixtures' writer scripts (they run against an old checkout), and the
+# external-family test's plugin module (importing it registers a family, and
+# `--doctest-modules` would import it into every worker).
+collect_ignore_glob = ["fixtures/*", "external_family_plugin.py"]
