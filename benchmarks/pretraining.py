@@ -31,7 +31,8 @@ A finished run is never retrained: it is read back from its run directory, or
 from the committed CSV (a fresh machine resumes there); an interrupted run
 resumes from its checkpoint. Each finished run's row goes into
 `pretraining.csv` at once (with its test examples' correctness in
-`pretraining_predictions.json`, for the bootstrap intervals), and the report
+`pretraining_predictions.json`, for the bootstrap intervals; its validation
+curve in `pretraining_validation_curves.json`, for the plot), and the report
 `pretraining.md` is rewritten.
 """
 
@@ -287,10 +288,14 @@ def objective_of(args, family):
     return "mlm" if family in REFERENCES else args.objective
 
 
+def run_dir_of(args, family, size, seed, learning_rate, steps, objective):
+    name = f"{family}_{size}_s{seed}_lr{learning_rate:g}_{steps}steps_{objective}"
+    return os.path.abspath(os.path.join(args.runs_dir, args.backend, name.replace("+", "_")))
+
+
 def run_config(args, files, family, size, seed, learning_rate, steps=None, downstream=True):
     steps = steps or args.steps
     objective = objective_of(args, family)
-    name = f"{family}_{size}_s{seed}_lr{learning_rate:g}_{steps}steps_{objective}"
     return {
         "family": family, "dims": SIZES[size], "seed": seed, "steps": steps,
         "learning_rate": learning_rate, "objective": objective,
@@ -304,8 +309,7 @@ def run_config(args, files, family, size, seed, learning_rate, steps=None, downs
                        for t, d in downstream_files(files).items()} if downstream else {},
         "finetune_steps": args.finetune_steps,
         "finetune_learning_rate": args.finetune_learning_rate,
-        "run_dir": os.path.abspath(os.path.join(args.runs_dir, args.backend,
-                                                name.replace("+", "_"))),
+        "run_dir": run_dir_of(args, family, size, seed, learning_rate, steps, objective),
     }
 
 
@@ -474,6 +478,16 @@ def extensions(rows, families, rates, args):
     return more
 
 
+# Every run's validation curve (the plot's lines), kept beside the CSV so that a fresh
+# checkout plots the runs it did not train.
+CURVES_SUFFIX = "_validation_curves.json"
+
+
+def validation_curve(history):
+    """The validation passes of a run's training history (steps and MLM accuracy)."""
+    return {k: history[k] for k in ("val_step", "val_mlm_accuracy") if k in history}
+
+
 class Study:
     """The finished rows (run directories and committed CSV), written as runs finish."""
 
@@ -488,6 +502,16 @@ class Study:
         if os.path.exists(self.stem + "_predictions.json"):
             with open(self.stem + "_predictions.json") as f:
                 self.predictions = {tuple(json.loads(k)): v for k, v in json.load(f).items()}
+        if os.path.exists(self.stem + CURVES_SUFFIX):
+            with open(self.stem + CURVES_SUFFIX) as f:
+                self.curves = {tuple(json.loads(k)): v for k, v in json.load(f).items()}
+        for key in self.rows:  # Runs finished before the curves were kept: their run dirs.
+            if key not in self.curves:
+                path = os.path.join(run_dir_of(args, *key[:3], key[4], key[3], key[5]),
+                                    "result.json")
+                if os.path.exists(path):
+                    with open(path) as f:
+                        self.curves[key] = validation_curve(json.load(f)["pretrain"]["history"])
 
     def done(self, family, size, seed, rate, phase="seeds"):
         """Whether the run is finished (with its fine-tunings where `phase` has them)."""
@@ -505,7 +529,7 @@ class Study:
         with self.lock:
             self.rows[key_of(row)] = row
             self.predictions[key_of(row)] = predictions
-            self.curves[key_of(row)] = result["pretrain"]["history"]
+            self.curves[key_of(row)] = validation_curve(result["pretrain"]["history"])
             self.write()
         print(f"{time.strftime('%H:%M:%S')} {family} {size} seed {seed} lr {rate:g}: "
               f"validation MLM {row['validation_mlm_accuracy']:.4f}, test MLM "
@@ -528,6 +552,8 @@ class Study:
         # The predictions first: a CSV row whose run has them is never without them.
         _write_json(self.stem + "_predictions.json",
                     {json.dumps(list(k)): v for k, v in self.predictions.items() if v})
+        _write_json(self.stem + CURVES_SUFFIX,
+                    {json.dumps(list(k)): v for k, v in self.curves.items() if v})
         write_csv(self.stem + ".csv", rows)
         pretraining_report.write(self.args, self.manifest, rows, self.predictions, self.curves,
                                  self.stem, SIZES)

@@ -340,6 +340,9 @@ def test_tiny_study_end_to_end_and_resumed(source, tmp_path):
         values = np.array([int(c) for c in correct[task]])
         assert row[f"{prefix}_accuracy"] == round(values.mean(), 4)
         assert row[f"{prefix}_ci_low"] <= row[f"{prefix}_accuracy"] <= row[f"{prefix}_ci_high"]
+    with open(str(tmp_path / "results" / "pretraining_validation_curves.json")) as f:
+        (curve,) = json.load(f).values()
+    assert curve["val_step"] == [2, 4] and len(curve["val_mlm_accuracy"]) == 2
     text = open(str(tmp_path / "results" / "pretraining.md")).read()
     assert "## Verdict" in text and "not yet measured" in text
     assert "## Learning-rate sweep" in text
